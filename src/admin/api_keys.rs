@@ -1,0 +1,134 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::apps::parse_app_id;
+use super::{field, record, tenant_or_404};
+use crate::crypto::random_token;
+use crate::db;
+use crate::domain::parse_display_name;
+use crate::error::AdminError;
+use crate::state::AppState;
+
+/// Prefix of every app API key, so that secret scanners can find leaked ones.
+pub const KEY_PREFIX: &str = "gk_";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiKeyOut {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+async fn app_of(
+    state: &AppState,
+    tenant_id: Uuid,
+    app_id: &str,
+) -> Result<entity::app::Model, AdminError> {
+    db::apps::find(&state.db, tenant_id, parse_app_id(app_id)?)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| AdminError::not_found("app"))
+}
+
+pub async fn create(
+    state: &AppState,
+    actor: &str,
+    slug: &str,
+    app_id: &str,
+    input: CreateApiKey,
+) -> Result<CreatedApiKey, AdminError> {
+    let tenant = tenant_or_404(state, slug).await?;
+    let app = app_of(state, tenant.model.id, app_id).await?;
+    let name = field("name", parse_display_name(&input.name))?;
+    let key = format!("{KEY_PREFIX}{}", random_token(32));
+    let model = db::api_keys::insert(
+        &state.db,
+        tenant.model.id,
+        app.id,
+        &name,
+        state.crypto.secret_digest(&key),
+        Utc::now(),
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    record(
+        state,
+        tenant.model.id,
+        actor,
+        "admin.api_key.created",
+        format!("api_key:{}", model.id),
+        format!("app={}", app.id),
+    );
+    Ok(CreatedApiKey {
+        id: model.id,
+        name: model.name,
+        key,
+        created_at: model.created_at,
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    slug: &str,
+    app_id: &str,
+) -> Result<Vec<ApiKeyOut>, AdminError> {
+    let tenant = tenant_or_404(state, slug).await?;
+    let app = app_of(state, tenant.model.id, app_id).await?;
+    let keys = db::api_keys::list(&state.db, app.id)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(keys
+        .into_iter()
+        .map(|k| ApiKeyOut {
+            id: k.id,
+            name: k.name,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        })
+        .collect())
+}
+
+pub async fn delete(
+    state: &AppState,
+    actor: &str,
+    slug: &str,
+    app_id: &str,
+    key_id: &str,
+) -> Result<(), AdminError> {
+    let tenant = tenant_or_404(state, slug).await?;
+    let app = app_of(state, tenant.model.id, app_id).await?;
+    let key_id: Uuid = key_id
+        .parse()
+        .map_err(|_| AdminError::not_found("api key"))?;
+    if !db::api_keys::delete(&state.db, app.id, key_id)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        return Err(AdminError::not_found("api key"));
+    }
+    record(
+        state,
+        tenant.model.id,
+        actor,
+        "admin.api_key.deleted",
+        format!("api_key:{key_id}"),
+        format!("app={}", app.id),
+    );
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Parsed values: once a string becomes one of these, it is known to be well formed.
+mod form;
+mod scope;
+mod text;
+
+pub use form::{parse_form, FormError};
+pub use scope::{is_scope_token, ScopeSet};
+pub use text::{parse_absolute_uri, parse_display_name, parse_slug, parse_username};

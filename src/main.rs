@@ -1,0 +1,36 @@
+use clap::Parser;
+use grantd::cli::{run_admin, Cli, Command};
+use grantd::startup::Application;
+use grantd::telemetry;
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.settings.log_format, std::io::stderr);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.settings).await,
+        Command::Migrate => grantd::state::connect_database(secrecy::ExposeSecret::expose_secret(
+            &cli.settings.database_url,
+        ))
+        .await
+        .map(|_| tracing::info!("migrations are up to date")),
+        admin => run_admin(&cli.settings, admin)
+            .await
+            .map(|output| println!("{output:#}")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error.cause_chain = ?e, "grantd failed");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: grantd::config::Settings) -> anyhow::Result<()> {
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await
+}

@@ -1,0 +1,28 @@
+//! The tenant's published keys (RFC 7517). `max-age` is what key rotation's publish delay
+//! assumes a resource server caches them for.
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::state::AppState;
+
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
+
+pub async fn jwks(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> actix_web::Result<HttpResponse> {
+    let Some(tenant) = state
+        .tenant(&slug)
+        .await
+        .map_err(actix_web::error::ErrorServiceUnavailable)?
+    else {
+        return Ok(HttpResponse::NotFound()
+            .json(serde_json::json!({"error": "not_found", "message": "tenant not found"})));
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        ))
+        .json(serde_json::json!({"keys": tenant.jwks})))
+}

@@ -1,0 +1,48 @@
+//! RFC 8414 authorization server metadata, served at `{issuer}/.well-known/…` and at
+//! `/.well-known/oauth-authorization-server/t/{slug}` (§3.1's path-insertion form).
+use actix_web::{web, HttpResponse};
+
+use crate::protocol::{AUTH_METHODS, GRANT_TYPES};
+use crate::state::AppState;
+
+pub async fn metadata(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> actix_web::Result<HttpResponse> {
+    let Some(tenant) = state
+        .tenant(&slug)
+        .await
+        .map_err(actix_web::error::ErrorServiceUnavailable)?
+    else {
+        return Ok(HttpResponse::NotFound()
+            .json(serde_json::json!({"error": "not_found", "message": "tenant not found"})));
+    };
+    let issuer = &tenant.issuer;
+    let mut scopes: Vec<&String> = tenant
+        .apps
+        .values()
+        .flat_map(|app| app.scopes.iter())
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "jwks_uri": format!("{issuer}/jwks.json"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "key_context_endpoint": format!("{issuer}/key-context"),
+        "grant_types_supported": GRANT_TYPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "scopes_supported": scopes,
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": [],
+        "authorization_response_iss_parameter_supported": true,
+        "service_documentation": format!("{}/docs", state.public_url),
+    })))
+}

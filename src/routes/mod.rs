@@ -1,0 +1,30 @@
+//! Thin actix handlers: extract, call, shape the response.
+pub mod admin;
+mod body;
+mod health;
+mod jwks;
+mod metadata;
+mod token;
+
+use actix_web::web;
+
+pub use body::read_limited;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route(
+            "/.well-known/oauth-authorization-server/t/{slug}",
+            web::get().to(metadata::metadata),
+        )
+        .service(
+            web::scope("/t/{slug}")
+                .route(
+                    "/.well-known/oauth-authorization-server",
+                    web::get().to(metadata::metadata),
+                )
+                .route("/jwks.json", web::get().to(jwks::jwks))
+                .route("/token", web::post().to(token::token)),
+        )
+        .service(web::scope("/admin/v1").configure(admin::configure));
+}

@@ -1,0 +1,158 @@
+//! What every request handler shares: the database, the state store, the master-key crypto,
+//! the hot-path cache and the audit log.
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::audit::{AuditEntry, AuditLog};
+use crate::cache::{build_tenant_view, Cache, ClientView, TenantView};
+use crate::config::Settings;
+use crate::crypto::Crypto;
+use crate::db;
+use crate::store::{MemoryStore, RedisStore, StateStore};
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub store: Arc<dyn StateStore>,
+    pub crypto: Crypto,
+    pub cache: Cache,
+    pub audit: AuditLog,
+    pub public_url: String,
+    admin_token_digest: Option<[u8; 32]>,
+}
+
+impl AppState {
+    /// Connects to the database (running migrations) and the state store.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let master_key = settings.load_master_key()?;
+        let db = connect_database(settings.database_url.expose_secret()).await?;
+        let store: Arc<dyn StateStore> = match &settings.redis_url {
+            Some(url) => {
+                Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?)
+            }
+            None => Arc::new(MemoryStore::new(&settings.redis_prefix)),
+        };
+        Ok(Self {
+            audit: AuditLog::start(db.clone()),
+            db,
+            store,
+            crypto: Crypto::new(&master_key),
+            cache: Cache::default(),
+            public_url: settings.public_url(),
+            admin_token_digest: settings
+                .admin_token
+                .as_ref()
+                .map(|t| Sha256::digest(t.expose_secret().as_bytes()).into()),
+        })
+    }
+
+    pub fn issuer(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.public_url)
+    }
+
+    /// Constant-time check of an admin bearer token; false when no admin token is configured.
+    pub fn is_admin_token(&self, presented: &str) -> bool {
+        match &self.admin_token_digest {
+            Some(expected) => Sha256::digest(presented.as_bytes()).ct_eq(expected).into(),
+            None => false,
+        }
+    }
+
+    pub fn audit(&self, entry: AuditEntry) {
+        self.audit.record(entry);
+    }
+
+    pub async fn tenant(&self, slug: &str) -> anyhow::Result<Option<Arc<TenantView>>> {
+        if let Some(cached) = self.cache.cached_tenant(slug) {
+            return Ok(cached);
+        }
+        let view = self.load_tenant(slug).await?.map(Arc::new);
+        self.cache.put_tenant(slug, view.clone());
+        Ok(view)
+    }
+
+    async fn load_tenant(&self, slug: &str) -> anyhow::Result<Option<TenantView>> {
+        if crate::domain::parse_slug(slug).is_err() {
+            return Ok(None);
+        }
+        let Some(model) = db::tenants::find_by_slug(&self.db, slug).await? else {
+            return Ok(None);
+        };
+        let apps = db::apps::list(&self.db, model.id).await?;
+        let keys = db::signing_keys::list(&self.db, model.id).await?;
+        let issuer = self.issuer(slug);
+        let view = build_tenant_view(
+            model,
+            issuer,
+            apps,
+            keys,
+            |key| {
+                self.crypto
+                    .open(&signing_key_context(&key.kid), &key.private_key_enc)
+            },
+            Utc::now(),
+        )?;
+        Ok(Some(view))
+    }
+
+    pub async fn client(&self, client_id: &str) -> anyhow::Result<Option<Arc<ClientView>>> {
+        if let Some(cached) = self.cache.cached_client(client_id) {
+            return Ok(cached);
+        }
+        let view = if client_id.is_empty() || client_id.len() > 64 {
+            None
+        } else {
+            db::clients::find_by_client_id(&self.db, client_id)
+                .await?
+                .map(|m| Arc::new(ClientView::from_model(m)))
+        };
+        self.cache.put_client(client_id, view.clone());
+        Ok(view)
+    }
+
+    /// True while the database and the state store both answer.
+    pub async fn ready(&self) -> bool {
+        let db_ok = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            self.db.execute_unprepared("SELECT 1"),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        let store_ok = tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping())
+            .await
+            .is_ok_and(|r| r.is_ok());
+        db_ok && store_ok
+    }
+}
+
+/// The AES-GCM context a private signing key is sealed under.
+pub fn signing_key_context(kid: &str) -> String {
+    format!("signing_key:{kid}")
+}
+
+pub fn credential_profile_context(id: uuid::Uuid) -> String {
+    format!("credential_profile:{id}")
+}
+
+pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(16)
+        .min_connections(1)
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.map_err(|_| {
+        anyhow::anyhow!("cannot connect to the database (check GRANTD_DATABASE_URL)")
+    })?;
+    if url.starts_with("sqlite:") {
+        // WAL lets readers run while the audit writer writes.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    <migration::Migrator as migration::MigratorTrait>::up(&db, None).await?;
+    Ok(db)
+}

@@ -1,0 +1,163 @@
+//! The in-process store for a single dev node: a map with expiry times behind one lock.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use super::{KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Taken};
+
+pub struct MemoryStore {
+    keys: KeyBuilder,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, (String, Instant)>,
+    writes_since_sweep: usize,
+}
+
+impl Entries {
+    fn get(&self, key: &str, now: Instant) -> Option<&String> {
+        self.map
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(v, _)| v)
+    }
+
+    fn set(&mut self, key: String, value: String, ttl_secs: u64, now: Instant) {
+        self.writes_since_sweep += 1;
+        if self.writes_since_sweep >= 4096 {
+            self.map.retain(|_, (_, expires)| *expires > now);
+            self.writes_since_sweep = 0;
+        }
+        self.map
+            .insert(key, (value, now + Duration::from_secs(ttl_secs)));
+    }
+
+    fn take(&mut self, key: &str, now: Instant) -> Option<String> {
+        match self.map.remove(key) {
+            Some((value, expires)) if expires > now => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl MemoryStore {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            keys: KeyBuilder::new(prefix),
+            entries: Mutex::new(Entries::default()),
+        }
+    }
+}
+
+#[async_trait]
+impl StateStore for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn put_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        payload: &str,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
+        let key = self.keys.once(tenant, kind, digest);
+        self.entries
+            .lock()
+            .set(key, payload.to_owned(), ttl_secs, Instant::now());
+        Ok(())
+    }
+
+    async fn take_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+    ) -> StoreResult<Taken> {
+        let now = Instant::now();
+        let used_key = self.keys.once_used(tenant, kind, digest);
+        let mut entries = self.entries.lock();
+        if let Some(payload) = entries.take(&self.keys.once(tenant, kind, digest), now) {
+            entries.set(used_key, payload.clone(), used_ttl_secs, now);
+            return Ok(Taken::Fresh(payload));
+        }
+        Ok(match entries.get(&used_key, now) {
+            Some(payload) => Taken::Used(payload.clone()),
+            None => Taken::Unknown,
+        })
+    }
+
+    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
+        let key = self.keys.jti(tenant, jti);
+        self.entries
+            .lock()
+            .set(key, "1".into(), ttl_secs, Instant::now());
+        Ok(())
+    }
+
+    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()> {
+        let key = self.keys.family(tenant, family);
+        self.entries
+            .lock()
+            .set(key, "1".into(), ttl_secs, Instant::now());
+        Ok(())
+    }
+
+    async fn revoke_before(
+        &self,
+        tenant: Uuid,
+        scope: &MarkScope,
+        at: i64,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
+        let key = self.keys.mark(tenant, scope);
+        let now = Instant::now();
+        let mut entries = self.entries.lock();
+        let previous = entries
+            .get(&key, now)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(i64::MIN);
+        entries.set(key, previous.max(at).to_string(), ttl_secs, now);
+        Ok(())
+    }
+
+    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool> {
+        let now = Instant::now();
+        let entries = self.entries.lock();
+        let dead_id = query
+            .jtis
+            .iter()
+            .any(|j| entries.get(&self.keys.jti(tenant, j), now).is_some())
+            || query
+                .families
+                .iter()
+                .any(|f| entries.get(&self.keys.family(tenant, f), now).is_some());
+        let marked = query.marks.iter().any(|scope| {
+            entries
+                .get(&self.keys.mark(tenant, scope), now)
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|at| query.issued_at <= at)
+        });
+        Ok(dead_id || marked)
+    }
+
+    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {
+        let key = self.keys.rate(tenant, bucket);
+        let now = Instant::now();
+        let mut entries = self.entries.lock();
+        let (count, expires) = match entries.map.get(&key) {
+            Some((v, expires)) if *expires > now => (v.parse::<u64>().unwrap_or(0) + 1, *expires),
+            _ => (1, now + Duration::from_secs(window_secs)),
+        };
+        entries.map.insert(key, (count.to_string(), expires));
+        Ok(count)
+    }
+}

@@ -1,0 +1,104 @@
+//! Short-lived state shared by every node: authorization codes, refresh tokens and their
+//! families, revocation marks and rate-limit counters. Redis in production; an in-process map
+//! for a single dev node. Both pass the same contract tests (`tests/api/store_contract.rs`).
+mod keys;
+mod memory;
+mod redis;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use keys::KeyBuilder;
+pub use memory::MemoryStore;
+pub use redis::RedisStore;
+
+/// The store could not answer; callers fail closed with 503.
+#[derive(Debug, thiserror::Error)]
+#[error("state store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Values that may be redeemed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnceKind {
+    AuthorizationCode,
+    RefreshToken,
+}
+
+/// What redeeming a single-use value found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// First redemption: the payload stored with it.
+    Fresh(String),
+    /// Already redeemed: the payload, so the caller can revoke what the first use issued.
+    Used(String),
+    Unknown,
+}
+
+/// Whose "revoked before" mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkScope {
+    Tenant,
+    Client(String),
+    Subject(String),
+    App(Uuid),
+}
+
+/// Everything that can make one token dead, checked in a single round trip.
+#[derive(Debug, Clone, Default)]
+pub struct RevocationQuery {
+    /// The token's own `jti` and those of the tokens it was derived from.
+    pub jtis: Vec<String>,
+    /// The refresh families it belongs to.
+    pub families: Vec<String>,
+    /// The marks whose time is compared with `issued_at`.
+    pub marks: Vec<MarkScope>,
+    /// Unix seconds; a token issued at or before a mark's time is revoked.
+    pub issued_at: i64,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Stores `payload` under the digest of a single-use value for `ttl_secs`.
+    async fn put_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        payload: &str,
+        ttl_secs: u64,
+    ) -> StoreResult<()>;
+
+    /// Redeems atomically: of concurrent callers exactly one sees `Fresh`; later ones see `Used`
+    /// for `used_ttl_secs`.
+    async fn take_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+    ) -> StoreResult<Taken>;
+
+    /// Marks one access token dead until `ttl_secs` (its remaining lifetime) has passed.
+    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()>;
+
+    /// Marks a refresh family, and every token issued from it, dead.
+    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()>;
+
+    /// Everything of `scope` issued at or before `at` (unix seconds) is dead.
+    async fn revoke_before(
+        &self,
+        tenant: Uuid,
+        scope: &MarkScope,
+        at: i64,
+        ttl_secs: u64,
+    ) -> StoreResult<()>;
+
+    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool>;
+
+    /// Counts one hit in a fixed window of `window_secs` and returns the count so far.
+    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64>;
+}

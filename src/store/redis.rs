@@ -1,0 +1,203 @@
+//! The Redis store. Every command has a timeout (the connection manager's response timeout), and
+//! the manager reconnects by itself when Redis comes back.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
+use uuid::Uuid;
+
+use super::{
+    KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreError, StoreResult, Taken,
+};
+
+/// Moves a single-use value to its "used" key and returns it, in one step.
+const TAKE_ONCE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], v, 'EX', ARGV[1])
+  return {1, v}
+end
+local u = redis.call('GET', KEYS[2])
+if u then return {2, u} end
+return {0, ''}
+";
+
+/// Keeps the later of two "revoked before" times.
+const MARK_MAX: &str = r"
+local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local at = tonumber(ARGV[1])
+if at > cur then cur = at end
+redis.call('SET', KEYS[1], cur, 'EX', ARGV[2])
+return cur
+";
+
+const HIT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+";
+
+pub struct RedisStore {
+    keys: KeyBuilder,
+    conn: ConnectionManager,
+    take_once: Script,
+    mark_max: Script,
+    hit: Script,
+}
+
+impl RedisStore {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client =
+            redis::Client::open(url).map_err(|_| anyhow::anyhow!("the Redis URL is invalid"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(1000)))
+            .set_response_timeout(Some(Duration::from_millis(1000)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self {
+            keys: KeyBuilder::new(prefix),
+            conn,
+            take_once: Script::new(TAKE_ONCE),
+            mark_max: Script::new(MARK_MAX),
+            hit: Script::new(HIT),
+        })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError(e.to_string())
+}
+
+#[async_trait]
+impl StateStore for RedisStore {
+    async fn ping(&self) -> StoreResult<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn put_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        payload: &str,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
+        redis::cmd("SET")
+            .arg(self.keys.once(tenant, kind, digest))
+            .arg(payload)
+            .arg("EX")
+            .arg(ttl_secs.max(1))
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn take_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+    ) -> StoreResult<Taken> {
+        let (state, payload): (i64, String) = self
+            .take_once
+            .key(self.keys.once(tenant, kind, digest))
+            .key(self.keys.once_used(tenant, kind, digest))
+            .arg(used_ttl_secs.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match state {
+            1 => Taken::Fresh(payload),
+            2 => Taken::Used(payload),
+            _ => Taken::Unknown,
+        })
+    }
+
+    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
+        set_flag(&mut self.conn(), self.keys.jti(tenant, jti), ttl_secs).await
+    }
+
+    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()> {
+        set_flag(&mut self.conn(), self.keys.family(tenant, family), ttl_secs).await
+    }
+
+    async fn revoke_before(
+        &self,
+        tenant: Uuid,
+        scope: &MarkScope,
+        at: i64,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
+        self.mark_max
+            .key(self.keys.mark(tenant, scope))
+            .arg(at)
+            .arg(ttl_secs.max(1))
+            .invoke_async::<i64>(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool> {
+        let ids: Vec<String> = query
+            .jtis
+            .iter()
+            .map(|j| self.keys.jti(tenant, j))
+            .chain(query.families.iter().map(|f| self.keys.family(tenant, f)))
+            .collect();
+        let marks: Vec<String> = query
+            .marks
+            .iter()
+            .map(|m| self.keys.mark(tenant, m))
+            .collect();
+        let all: Vec<&String> = ids.iter().chain(marks.iter()).collect();
+        if all.is_empty() {
+            return Ok(false);
+        }
+        let values: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&all)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let (id_values, mark_values) = values.split_at(ids.len().min(values.len()));
+        let dead_id = id_values.iter().any(Option::is_some);
+        let marked = mark_values
+            .iter()
+            .flatten()
+            .filter_map(|v| v.parse::<i64>().ok())
+            .any(|at| query.issued_at <= at);
+        Ok(dead_id || marked)
+    }
+
+    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {
+        self.hit
+            .key(self.keys.rate(tenant, bucket))
+            .arg(window_secs.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+}
+
+async fn set_flag(conn: &mut ConnectionManager, key: String, ttl_secs: u64) -> StoreResult<()> {
+    redis::cmd("SET")
+        .arg(key)
+        .arg(1)
+        .arg("EX")
+        .arg(ttl_secs.max(1))
+        .query_async::<()>(conn)
+        .await
+        .map_err(unavailable)
+}

@@ -1,0 +1,33 @@
+//! Log setup: human-readable or JSON lines, filtered by `RUST_LOG` (default `info`).
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber; later calls do nothing (tests call it once per binary).
+pub fn init(format: LogFormat, writer: impl for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match format {
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_writer(writer),
+            )
+            .try_init(),
+        LogFormat::Text => registry.with(fmt::layer().with_writer(writer)).try_init(),
+    };
+}
+
+/// Runs CPU-heavy work (password hashing) on the blocking pool, inside the caller's span.
+pub fn spawn_blocking_with_tracing<F, R>(f: F) -> tokio::task::JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+}
