@@ -6,7 +6,8 @@ use grantd::telemetry;
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format, std::io::stderr);
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    telemetry::init(cli.settings.log_format, &filter, std::io::stderr);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
         Command::Migrate => grantd::state::connect_database(secrecy::ExposeSecret::expose_secret(

@@ -6,8 +6,13 @@ use tracing_subscriber::{fmt, EnvFilter};
 use crate::config::LogFormat;
 
 /// Installs the global subscriber; later calls do nothing (tests call it once per binary).
-pub fn init(format: LogFormat, writer: impl for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// `filter` is an `EnvFilter` directive such as `info` or `grantd=debug`.
+pub fn init(
+    format: LogFormat,
+    filter: &str,
+    writer: impl for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Json => registry

@@ -21,8 +21,15 @@ pub async fn token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let result = handle(&request, &slug, payload, &state).await;
-    if let Err(e) = &result {
-        tracing::Span::current().record("error.code", e.code().as_str());
+    match &result {
+        Ok(_) => tracing::debug!("token issued"),
+        Err(OAuthError::Unexpected(e)) => {
+            tracing::error!(error.cause_chain = ?e, "token request failed")
+        }
+        Err(e) => {
+            tracing::Span::current().record("error.code", e.code().as_str());
+            tracing::info!(error.code = e.code().as_str(), "token request refused");
+        }
     }
     result
 }

@@ -1,0 +1,8 @@
+//! Integration tests: grantd over real HTTP, against a real Redis and a real database.
+mod admin;
+mod client_credentials;
+mod health;
+mod helpers;
+mod junk;
+mod logs;
+mod store_contract;

@@ -1,0 +1,263 @@
+//! One contract, two stores: every test runs against the in-process store and a real Redis.
+use std::sync::Arc;
+
+use grantd::store::{
+    MarkScope, MemoryStore, OnceKind, RedisStore, RevocationQuery, StateStore, Taken,
+};
+use uuid::Uuid;
+
+use crate::helpers::REDIS;
+
+async fn stores() -> Vec<(&'static str, Arc<dyn StateStore>)> {
+    let prefix = format!("test-{}", Uuid::new_v4().simple());
+    let redis = RedisStore::connect(&REDIS.url, &prefix)
+        .await
+        .expect("redis answers");
+    vec![
+        ("memory", Arc::new(MemoryStore::new(&prefix))),
+        ("redis", Arc::new(redis)),
+    ]
+}
+
+#[tokio::test]
+async fn a_single_use_value_is_fresh_once_then_used() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        store
+            .put_once(tenant, OnceKind::AuthorizationCode, "h1", "payload", 60)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .take_once(tenant, OnceKind::AuthorizationCode, "h1", 60)
+                .await
+                .unwrap(),
+            Taken::Fresh("payload".into()),
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .take_once(tenant, OnceKind::AuthorizationCode, "h1", 60)
+                .await
+                .unwrap(),
+            Taken::Used("payload".into()),
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .take_once(tenant, OnceKind::AuthorizationCode, "nope", 60)
+                .await
+                .unwrap(),
+            Taken::Unknown,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn values_are_separated_by_tenant_and_kind() {
+    for (name, store) in stores().await {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        store
+            .put_once(a, OnceKind::RefreshToken, "h", "p", 60)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .take_once(b, OnceKind::RefreshToken, "h", 60)
+                .await
+                .unwrap(),
+            Taken::Unknown,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .take_once(a, OnceKind::AuthorizationCode, "h", 60)
+                .await
+                .unwrap(),
+            Taken::Unknown,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn of_twenty_concurrent_redemptions_exactly_one_is_fresh() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        store
+            .put_once(tenant, OnceKind::RefreshToken, "race", "p", 60)
+            .await
+            .unwrap();
+        let attempts = (0..20).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .take_once(tenant, OnceKind::RefreshToken, "race", 60)
+                    .await
+                    .unwrap()
+            })
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        let fresh = results
+            .iter()
+            .filter(|r| matches!(r.as_ref().unwrap(), Taken::Fresh(_)))
+            .count();
+        let used = results
+            .iter()
+            .filter(|r| matches!(r.as_ref().unwrap(), Taken::Used(_)))
+            .count();
+        assert_eq!((fresh, used), (1, 19), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn marks_expire_after_their_ttl() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        let query = RevocationQuery {
+            jtis: vec!["short".into()],
+            ..Default::default()
+        };
+        store.revoke_jti(tenant, "short", 1).await.unwrap();
+        assert!(store.is_revoked(tenant, &query).await.unwrap(), "{name}");
+        let gone = crate::helpers::eventually(std::time::Duration::from_secs(3), || async {
+            !store.is_revoked(tenant, &query).await.unwrap()
+        })
+        .await;
+        assert!(gone, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn revoked_jtis_and_families_are_revoked() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        let query = |jti: &str, fam: &str| RevocationQuery {
+            jtis: vec![jti.into()],
+            families: vec![fam.into()],
+            marks: vec![],
+            issued_at: 100,
+        };
+        assert!(
+            !store.is_revoked(tenant, &query("j1", "f1")).await.unwrap(),
+            "{name}"
+        );
+        store.revoke_jti(tenant, "j1", 60).await.unwrap();
+        store.revoke_family(tenant, "f2", 60).await.unwrap();
+        assert!(
+            store.is_revoked(tenant, &query("j1", "f1")).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            store.is_revoked(tenant, &query("j9", "f2")).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.is_revoked(tenant, &query("j9", "f9")).await.unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn revoked_before_marks_cover_tokens_issued_until_then() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        let client = MarkScope::Client("c1".into());
+        store
+            .revoke_before(tenant, &client, 1_000, 60)
+            .await
+            .unwrap();
+        store.revoke_before(tenant, &client, 500, 60).await.unwrap();
+        let query = |iat: i64, marks: Vec<MarkScope>| RevocationQuery {
+            jtis: vec![],
+            families: vec![],
+            marks,
+            issued_at: iat,
+        };
+        assert!(
+            store
+                .is_revoked(tenant, &query(1_000, vec![client.clone()]))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .is_revoked(tenant, &query(1_001, vec![client.clone()]))
+                .await
+                .unwrap(),
+            "{name}: a later mark wins over an earlier one"
+        );
+        assert!(
+            !store
+                .is_revoked(tenant, &query(10, vec![MarkScope::Client("c2".into())]))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        store
+            .revoke_before(tenant, &MarkScope::Tenant, 2_000, 60)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .is_revoked(
+                    tenant,
+                    &query(1_500, vec![MarkScope::Tenant, MarkScope::App(Uuid::nil())])
+                )
+                .await
+                .unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hits_count_within_a_window() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        for expected in 1..=3 {
+            assert_eq!(
+                store.hit(tenant, "client:c1", 60).await.unwrap(),
+                expected,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            store.hit(tenant, "client:c2", 60).await.unwrap(),
+            1,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redis_keys_carry_the_prefix_kind_and_tenant_and_a_ttl() {
+    let prefix = format!("test-{}", Uuid::new_v4().simple());
+    let store = RedisStore::connect(&REDIS.url, &prefix).await.unwrap();
+    let tenant = Uuid::new_v4();
+    store
+        .put_once(tenant, OnceKind::AuthorizationCode, "digest", "p", 60)
+        .await
+        .unwrap();
+    store.revoke_jti(tenant, "j", 60).await.unwrap();
+    let client = redis::Client::open(REDIS.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in keys {
+        assert!(key.starts_with(&format!("{prefix}:{tenant}:")), "{key}");
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0 && ttl <= 60, "{key} has ttl {ttl}");
+    }
+}
