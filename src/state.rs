@@ -103,7 +103,7 @@ impl AppState {
         if let Some(cached) = self.cache.cached_client(client_id) {
             return Ok(cached);
         }
-        let view = if client_id.is_empty() || client_id.len() > 64 {
+        let view = if !crate::domain::is_client_id_shape(client_id) {
             None
         } else {
             db::clients::find_by_client_id(&self.db, client_id)

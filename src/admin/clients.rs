@@ -263,6 +263,9 @@ async fn find(
     tenant: &TenantView,
     client_id: &str,
 ) -> Result<client::Model, AdminError> {
+    if !crate::domain::is_client_id_shape(client_id) {
+        return Err(AdminError::not_found("client"));
+    }
     db::clients::find_by_client_id(&state.db, client_id)
         .await
         .map_err(anyhow::Error::from)?

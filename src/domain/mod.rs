@@ -5,4 +5,6 @@ mod text;
 
 pub use form::{parse_form, FormError};
 pub use scope::{is_scope_token, ScopeSet};
-pub use text::{parse_absolute_uri, parse_display_name, parse_slug, parse_username};
+pub use text::{
+    is_client_id_shape, parse_absolute_uri, parse_display_name, parse_slug, parse_username,
+};

@@ -15,6 +15,16 @@ pub fn parse_slug(value: &str) -> Result<String, &'static str> {
     Ok(value.to_owned())
 }
 
+/// Could this be a client id grantd generated? (URL-safe characters, at most 64.) Anything else
+/// is unknown without a database look-up, which also keeps NUL bytes away from PostgreSQL.
+pub fn is_client_id_shape(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
 /// Display names: 1 to 200 characters, no control characters.
 pub fn parse_display_name(value: &str) -> Result<String, &'static str> {
     let trimmed = value.trim();

@@ -58,7 +58,6 @@ pub fn free_port() -> u16 {
 
 /// A `redis-server` that a shell watchdog stops when this test process exits.
 pub struct RedisServer {
-    pub port: u16,
     pub url: String,
 }
 
@@ -70,18 +69,19 @@ pub fn start_redis(port: u16) -> RedisServer {
          while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done; kill $r 2>/dev/null",
         parent = std::process::id()
     );
-    Command::new("sh")
+    let mut watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server must be installed (scripts/test installs it)");
+    std::thread::spawn(move || watchdog.wait());
     let url = format!("redis://127.0.0.1:{port}");
     wait_until(Duration::from_secs(10), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
-    RedisServer { port, url }
+    RedisServer { url }
 }
 
 pub fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) {
@@ -121,10 +121,8 @@ pub enum StoreKind {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub http: reqwest::Client,
     pub admin_token: String,
-    pub settings: Settings,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -215,20 +213,18 @@ pub fn settings_for(database: &TestDatabase, redis_url: Option<SecretString>) ->
 }
 
 pub async fn spawn_with_settings(database: &TestDatabase, settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone())
+    let app = Application::build(settings)
         .await
         .expect("grantd must start");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        port,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
         admin_token: database.admin_token.clone(),
-        settings,
         _dir: database.dir.clone(),
     }
 }

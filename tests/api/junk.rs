@@ -188,3 +188,26 @@ async fn junk_in_every_admin_field_gets_a_4xx_never_a_500() {
     assert_eq!(status, 404);
     still_intact(&app, &f.slug, &f.client_id, &f.client_secret).await;
 }
+
+#[tokio::test]
+async fn junk_in_admin_paths_is_404_never_a_500() {
+    let app = spawn_app().await;
+    let f = app.fixture().await;
+    for junk in ["%00", "%27%20OR%201%3D1", "..%2F..", &"x".repeat(2000)] {
+        for path in [
+            format!("/tenants/{junk}"),
+            format!("/tenants/{}/clients/{junk}", f.slug),
+            format!("/tenants/{}/apps/{junk}", f.slug),
+            format!("/tenants/{}/apps/{}/api-keys/{junk}", f.slug, f.app_id),
+        ] {
+            let method = if path.contains("api-keys") {
+                Method::DELETE
+            } else {
+                Method::GET
+            };
+            let (status, _) = app.admin(method, &path, None).await;
+            assert_eq!(status, 404, "{path:.80}");
+        }
+    }
+    still_intact(&app, &f.slug, &f.client_id, &f.client_secret).await;
+}
