@@ -4,7 +4,7 @@ use std::io::Read;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::{api_keys, apps, clients, tenants, users};
+use crate::admin::{api_keys, apps, clients, revocations, tenants, users};
 use crate::config::Settings;
 use crate::state::AppState;
 
@@ -45,6 +45,19 @@ pub enum Command {
     /// API keys of an app.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Revoke every token of a tenant issued until now, or those of a client, subject or app.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long)]
+        app: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +195,25 @@ async fn execute(state: &AppState, command: Command) -> anyhow::Result<serde_jso
                 .await
                 .map_err(fail)?,
         )?,
+        Command::Revoke {
+            tenant,
+            client,
+            subject,
+            app,
+            reason,
+        } => {
+            let input = revocations::BulkRevocation {
+                client_id: client,
+                subject,
+                app_id: app,
+                reason,
+            };
+            serde_json::to_value(
+                revocations::revoke(state, ACTOR, &tenant, input)
+                    .await
+                    .map_err(fail)?,
+            )?
+        }
         Command::Serve | Command::Migrate => anyhow::bail!("not an admin command"),
     };
     Ok(value)

@@ -41,6 +41,28 @@ pub struct TokenRequest {
     pub credential_profile: Option<String>,
 }
 
+impl TokenRequest {
+    pub fn from_form(mut form: std::collections::HashMap<String, String>) -> Self {
+        let mut take = |name: &str| form.remove(name);
+        Self {
+            grant_type: take("grant_type"),
+            scope: take("scope"),
+            resource: take("resource"),
+            audience: take("audience"),
+            code: take("code"),
+            redirect_uri: take("redirect_uri"),
+            code_verifier: take("code_verifier"),
+            refresh_token: take("refresh_token"),
+            subject_token: take("subject_token"),
+            subject_token_type: take("subject_token_type"),
+            actor_token: take("actor_token"),
+            actor_token_type: take("actor_token_type"),
+            requested_token_type: take("requested_token_type"),
+            credential_profile: take("credential_profile"),
+        }
+    }
+}
+
 /// RFC 6749 §5.1 (and RFC 8693 §2.2.1) success body.
 #[derive(Debug, serde::Serialize)]
 pub struct TokenResponse {

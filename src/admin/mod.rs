@@ -4,6 +4,8 @@ pub mod api_keys;
 pub mod apps;
 pub mod clients;
 pub mod credential_profiles;
+pub mod keys;
+pub mod revocations;
 pub mod tenants;
 pub mod users;
 

@@ -1,6 +1,9 @@
 //! The token endpoint's grants, one module per `grant_type`. No actix types in here.
+mod authorization_code;
 mod client_credentials;
 mod issue;
+pub mod records;
+pub mod refresh_token;
 mod target;
 
 use chrono::{DateTime, Utc};
@@ -41,6 +44,8 @@ pub async fn dispatch(
     }
     match grant_type {
         protocol::GRANT_CLIENT_CREDENTIALS => client_credentials::grant(ctx, request).await,
+        protocol::GRANT_AUTHORIZATION_CODE => authorization_code::grant(ctx, request).await,
+        protocol::GRANT_REFRESH_TOKEN => refresh_token::grant(ctx, request).await,
         _ => Err(OAuthError::unsupported_grant_type(
             "this grant_type is not supported yet",
         )),

@@ -2,13 +2,17 @@
 pub mod admin;
 mod body;
 mod health;
+mod introspect;
 mod jwks;
 mod metadata;
+mod oauth_form;
+mod revoke;
 mod token;
 
 use actix_web::web;
 
 pub use body::read_limited;
+pub use jwks::JWKS_MAX_AGE_SECS;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
@@ -24,7 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(metadata::metadata),
                 )
                 .route("/jwks.json", web::get().to(jwks::jwks))
-                .route("/token", web::post().to(token::token)),
+                .route("/token", web::post().to(token::token))
+                .route("/revoke", web::post().to(revoke::revoke))
+                .route("/introspect", web::post().to(introspect::introspect)),
         )
         .service(web::scope("/admin/v1").configure(admin::configure));
 }

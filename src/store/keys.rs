@@ -32,13 +32,18 @@ impl KeyBuilder {
         format!("{}:{tenant}:family:{family}", self.prefix)
     }
 
+    pub fn kid(&self, tenant: Uuid, kid: &str) -> String {
+        format!("{}:{tenant}:kid:{kid}", self.prefix)
+    }
+
     pub fn mark(&self, tenant: Uuid, scope: &MarkScope) -> String {
-        match scope {
-            MarkScope::Tenant => format!("{}:{tenant}:before:tenant", self.prefix),
-            MarkScope::Client(id) => format!("{}:{tenant}:before:client:{id}", self.prefix),
-            MarkScope::Subject(sub) => format!("{}:{tenant}:before:sub:{sub}", self.prefix),
-            MarkScope::App(id) => format!("{}:{tenant}:before:app:{id}", self.prefix),
-        }
+        format!(
+            "{}:{tenant}:before:c={}:s={}:a={}",
+            self.prefix,
+            scope.client.as_deref().unwrap_or(""),
+            scope.subject.as_deref().unwrap_or(""),
+            scope.app.map(|a| a.to_string()).unwrap_or_default()
+        )
     }
 
     pub fn rate(&self, tenant: Uuid, bucket: &str) -> String {
@@ -69,9 +74,22 @@ mod tests {
             keys.once(tenant, OnceKind::AuthorizationCode, "ab12"),
             "grantd:00000000-0000-0000-0000-000000000000:code:ab12"
         );
+        let client = MarkScope {
+            client: Some("c1".into()),
+            ..MarkScope::tenant()
+        };
         assert_eq!(
-            keys.mark(tenant, &MarkScope::Client("c1".into())),
-            "grantd:00000000-0000-0000-0000-000000000000:before:client:c1"
+            keys.mark(tenant, &client),
+            "grantd:00000000-0000-0000-0000-000000000000:before:c=c1:s=:a="
         );
+    }
+
+    #[test]
+    fn a_token_is_covered_by_every_subset_of_its_client_subject_and_app() {
+        let app = Uuid::nil();
+        assert_eq!(MarkScope::covering("c", "s", Some(app)).len(), 8);
+        let without_app = MarkScope::covering("c", "s", None);
+        assert_eq!(without_app.len(), 4);
+        assert!(without_app.contains(&MarkScope::tenant()));
     }
 }

@@ -95,6 +95,28 @@ impl StateStore for MemoryStore {
         })
     }
 
+    async fn peek_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+    ) -> StoreResult<Option<String>> {
+        let now = Instant::now();
+        let entries = self.entries.lock();
+        Ok(entries
+            .get(&self.keys.once(tenant, kind, digest), now)
+            .or_else(|| entries.get(&self.keys.once_used(tenant, kind, digest), now))
+            .cloned())
+    }
+
+    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {
+        let key = self.keys.kid(tenant, kid);
+        self.entries
+            .lock()
+            .set(key, "1".into(), ttl_secs, Instant::now());
+        Ok(())
+    }
+
     async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
         let key = self.keys.jti(tenant, jti);
         self.entries

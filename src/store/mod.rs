@@ -36,13 +36,37 @@ pub enum Taken {
     Unknown,
 }
 
-/// Whose "revoked before" mark.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MarkScope {
-    Tenant,
-    Client(String),
-    Subject(String),
-    App(Uuid),
+/// Whose "revoked before" mark: the tokens that match every field given. All fields `None` is
+/// the whole tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarkScope {
+    pub client: Option<String>,
+    pub subject: Option<String>,
+    pub app: Option<Uuid>,
+}
+
+impl MarkScope {
+    pub fn tenant() -> Self {
+        Self::default()
+    }
+
+    /// The marks that can cover a token of this client, subject and app: one per subset of the
+    /// three (2³ = 8, the empty one being the tenant), so that a revocation is one write and a
+    /// check one multi-get, whatever the number of live tokens.
+    pub fn covering(client: &str, subject: &str, app: Option<Uuid>) -> Vec<MarkScope> {
+        let mut marks = Vec::with_capacity(8);
+        for bits in 0u8..8 {
+            if bits & 4 != 0 && app.is_none() {
+                continue;
+            }
+            marks.push(MarkScope {
+                client: (bits & 1 != 0).then(|| client.to_owned()),
+                subject: (bits & 2 != 0).then(|| subject.to_owned()),
+                app: if bits & 4 != 0 { app } else { None },
+            });
+        }
+        marks
+    }
 }
 
 /// Everything that can make one token dead, checked in a single round trip.
@@ -52,6 +76,8 @@ pub struct RevocationQuery {
     pub jtis: Vec<String>,
     /// The refresh families it belongs to.
     pub families: Vec<String>,
+    /// The signing keys that signed it (withdrawn keys are marked).
+    pub kids: Vec<String>,
     /// The marks whose time is compared with `issued_at`.
     pub marks: Vec<MarkScope>,
     /// Unix seconds; a token issued at or before a mark's time is revoked.
@@ -84,6 +110,17 @@ pub trait StateStore: Send + Sync {
 
     /// Marks one access token dead until `ttl_secs` (its remaining lifetime) has passed.
     async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()>;
+
+    /// Reads a single-use value without redeeming it (fresh or used), e.g. to revoke it.
+    async fn peek_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+    ) -> StoreResult<Option<String>>;
+
+    /// Marks a withdrawn signing key: every token it signed is dead.
+    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()>;
 
     /// Marks a refresh family, and every token issued from it, dead.
     async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()>;

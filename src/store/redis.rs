@@ -125,6 +125,25 @@ impl StateStore for RedisStore {
         })
     }
 
+    async fn peek_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+    ) -> StoreResult<Option<String>> {
+        let values: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(self.keys.once(tenant, kind, digest))
+            .arg(self.keys.once_used(tenant, kind, digest))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(values.into_iter().flatten().next())
+    }
+
+    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {
+        set_flag(&mut self.conn(), self.keys.kid(tenant, kid), ttl_secs).await
+    }
+
     async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
         set_flag(&mut self.conn(), self.keys.jti(tenant, jti), ttl_secs).await
     }
@@ -156,6 +175,7 @@ impl StateStore for RedisStore {
             .iter()
             .map(|j| self.keys.jti(tenant, j))
             .chain(query.families.iter().map(|f| self.keys.family(tenant, f)))
+            .chain(query.kids.iter().map(|k| self.keys.kid(tenant, k)))
             .collect();
         let marks: Vec<String> = query
             .marks

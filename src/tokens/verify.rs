@@ -41,8 +41,9 @@ impl Verifier {
         }
     }
 
-    /// Verifies signature, `typ`, `iss` and `exp` (no leeway: grantd is the issuer's own clock).
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+    /// Verifies signature, `typ`, `iss` and `exp` (no leeway: grantd is the issuer's own clock),
+    /// and returns the claims with the `kid` that signed them.
+    pub fn verify(&self, token: &str) -> Result<(AccessClaims, String), VerifyError> {
         if token.len() > 8192 {
             return Err(VerifyError::Malformed);
         }
@@ -58,7 +59,7 @@ impl Verifier {
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
         match jsonwebtoken::decode::<AccessClaims>(token, key, &validation) {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => Ok((data.claims, kid)),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(VerifyError::Expired)
             }

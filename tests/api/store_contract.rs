@@ -136,8 +136,8 @@ async fn revoked_jtis_and_families_are_revoked() {
         let query = |jti: &str, fam: &str| RevocationQuery {
             jtis: vec![jti.into()],
             families: vec![fam.into()],
-            marks: vec![],
             issued_at: 100,
+            ..Default::default()
         };
         assert!(
             !store.is_revoked(tenant, &query("j1", "f1")).await.unwrap(),
@@ -164,17 +164,19 @@ async fn revoked_jtis_and_families_are_revoked() {
 async fn revoked_before_marks_cover_tokens_issued_until_then() {
     for (name, store) in stores().await {
         let tenant = Uuid::new_v4();
-        let client = MarkScope::Client("c1".into());
+        let client = MarkScope {
+            client: Some("c1".into()),
+            ..MarkScope::tenant()
+        };
         store
             .revoke_before(tenant, &client, 1_000, 60)
             .await
             .unwrap();
         store.revoke_before(tenant, &client, 500, 60).await.unwrap();
         let query = |iat: i64, marks: Vec<MarkScope>| RevocationQuery {
-            jtis: vec![],
-            families: vec![],
             marks,
             issued_at: iat,
+            ..Default::default()
         };
         assert!(
             store
@@ -192,23 +194,126 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
         );
         assert!(
             !store
-                .is_revoked(tenant, &query(10, vec![MarkScope::Client("c2".into())]))
+                .is_revoked(
+                    tenant,
+                    &query(
+                        10,
+                        vec![MarkScope {
+                            client: Some("c2".into()),
+                            ..MarkScope::tenant()
+                        }]
+                    )
+                )
                 .await
                 .unwrap(),
             "{name}"
         );
         store
-            .revoke_before(tenant, &MarkScope::Tenant, 2_000, 60)
+            .revoke_before(tenant, &MarkScope::tenant(), 2_000, 60)
             .await
             .unwrap();
         assert!(
             store
                 .is_revoked(
                     tenant,
-                    &query(1_500, vec![MarkScope::Tenant, MarkScope::App(Uuid::nil())])
+                    &query(1_500, MarkScope::covering("c9", "s9", Some(Uuid::nil())))
                 )
                 .await
                 .unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_combined_mark_covers_only_tokens_matching_all_its_fields() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        let app = Uuid::new_v4();
+        let user_at_client = MarkScope {
+            client: Some("c1".into()),
+            subject: Some("alice".into()),
+            app: None,
+        };
+        store
+            .revoke_before(tenant, &user_at_client, 1_000, 60)
+            .await
+            .unwrap();
+        let check = |client: &str, subject: &str| RevocationQuery {
+            marks: MarkScope::covering(client, subject, Some(app)),
+            issued_at: 900,
+            ..Default::default()
+        };
+        assert!(
+            store
+                .is_revoked(tenant, &check("c1", "alice"))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.is_revoked(tenant, &check("c1", "bob")).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .is_revoked(tenant, &check("c2", "alice"))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn withdrawn_keys_and_peeked_values() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        store.revoke_kid(tenant, "k1", 60).await.unwrap();
+        let by_kid = |kid: &str| RevocationQuery {
+            kids: vec![kid.into()],
+            ..Default::default()
+        };
+        assert!(
+            store.is_revoked(tenant, &by_kid("k1")).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.is_revoked(tenant, &by_kid("k2")).await.unwrap(),
+            "{name}"
+        );
+        store
+            .put_once(tenant, OnceKind::RefreshToken, "r", "p", 60)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .peek_once(tenant, OnceKind::RefreshToken, "r")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("p"),
+            "{name}"
+        );
+        store
+            .take_once(tenant, OnceKind::RefreshToken, "r", 60)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .peek_once(tenant, OnceKind::RefreshToken, "r")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("p"),
+            "{name}: used values stay visible"
+        );
+        assert_eq!(
+            store
+                .peek_once(tenant, OnceKind::RefreshToken, "x")
+                .await
+                .unwrap(),
+            None,
             "{name}"
         );
     }

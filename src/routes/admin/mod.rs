@@ -67,7 +67,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/tenants/{slug}/credential-profiles",
                 web::get().to(credentials::list_profiles),
             )
-            .route("/tenants/{slug}/audit-events", web::get().to(audit::list)),
+            .route("/tenants/{slug}/audit-events", web::get().to(audit::list))
+            .route(
+                "/tenants/{slug}/keys/rotate",
+                web::post().to(tenants::rotate_keys),
+            )
+            .route(
+                "/tenants/{slug}/revocations",
+                web::post().to(tenants::revoke),
+            ),
     );
 }
 
@@ -104,7 +112,9 @@ pub async fn json_body<T: DeserializeOwned>(payload: web::Payload) -> Result<T, 
         .map_err(|()| {
             AdminError::BadRequest(format!("the body is larger than {MAX_JSON_BYTES} bytes"))
         })?;
-    let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+    // An empty body is an empty object: every field of the optional-body calls is optional.
+    let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();

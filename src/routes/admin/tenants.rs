@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::{created, json_body, ACTOR};
-use crate::admin::{tenants, users};
+use crate::admin::{keys, revocations, tenants, users};
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -40,4 +40,22 @@ pub async fn create_user(
     Ok(created(
         users::create(&state, ACTOR, &slug, json_body(body).await?).await?,
     ))
+}
+
+pub async fn rotate_keys(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let input = json_body(body).await?;
+    Ok(HttpResponse::Ok().json(keys::rotate(&state, ACTOR, &slug, input).await?))
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let input = json_body(body).await?;
+    Ok(HttpResponse::Ok().json(revocations::revoke(&state, ACTOR, &slug, input).await?))
 }

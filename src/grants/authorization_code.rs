@@ -1,0 +1,134 @@
+//! RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.5–4.6). Codes are single-use: a second redemption
+//! fails and revokes what the first one issued (RFC 6749 §4.1.2).
+use super::records::{bound_digest, CodeRecord, RefreshRecord};
+use super::refresh_token::{issue_user_tokens, revoke_family_id};
+use super::GrantContext;
+use crate::audit::{AuditEntry, Outcome};
+use crate::db;
+use crate::error::OAuthError;
+use crate::pkce;
+use crate::protocol::{TokenRequest, TokenResponse, GRANT_AUTHORIZATION_CODE, REFRESH_TOKEN_TTL};
+use crate::store::{MarkScope, OnceKind, RevocationQuery, Taken};
+
+/// How long a redeemed code is remembered, so that a replay is detected.
+const USED_CODE_TTL: u64 = 600;
+
+pub async fn grant(
+    ctx: &GrantContext<'_>,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let code = request
+        .code
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let redirect_uri = request
+        .redirect_uri
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
+    let client_id = &ctx.client.model.client_id;
+    let tenant_id = ctx.tenant.model.id;
+    let taken = ctx
+        .state
+        .store
+        .take_once(
+            tenant_id,
+            OnceKind::AuthorizationCode,
+            &bound_digest(client_id, code),
+            USED_CODE_TTL,
+        )
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    let record: CodeRecord = match taken {
+        Taken::Fresh(payload) => serde_json::from_str(&payload).map_err(anyhow::Error::from)?,
+        Taken::Used(payload) => {
+            let record: CodeRecord = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
+            revoke_family_id(ctx.state, tenant_id, &record.family).await?;
+            tracing::warn!(target: "security", family = %record.family, %client_id, "authorization code reused: what it issued is revoked");
+            ctx.state.audit(AuditEntry {
+                tenant_id: Some(tenant_id),
+                actor: format!("client:{client_id}"),
+                action: "token.revoked",
+                target: format!("family:{}", record.family),
+                outcome: Outcome::Granted,
+                detail: "authorization code reused".into(),
+            });
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used",
+            ));
+        }
+        Taken::Unknown => {
+            return Err(OAuthError::invalid_grant(
+                "unknown or expired authorization code",
+            ))
+        }
+    };
+    if record.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    check_pkce(&record, request.code_verifier.as_deref())?;
+    let user_id = record.user_id.to_string();
+    let revoked = ctx
+        .state
+        .store
+        .is_revoked(
+            tenant_id,
+            &RevocationQuery {
+                marks: MarkScope::covering(client_id, &user_id, record.app_id),
+                issued_at: record.issued_at,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    if revoked {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was revoked",
+        ));
+    }
+    let user = db::users::find(&ctx.state.db, tenant_id, record.user_id)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    let app_ok = record
+        .app_id
+        .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
+    if user.is_none() || !app_ok {
+        return Err(OAuthError::invalid_grant(
+            "the user or the app is no longer active",
+        ));
+    }
+    let now = ctx.now.timestamp();
+    let refresh = RefreshRecord {
+        family: record.family,
+        client_id: client_id.clone(),
+        user_id: record.user_id,
+        scope: record.scope,
+        app_id: record.app_id,
+        issued_at: now,
+        family_expires_at: now + REFRESH_TOKEN_TTL,
+    };
+    issue_user_tokens(ctx, GRANT_AUTHORIZATION_CODE, refresh, ctx.now).await
+}
+
+fn check_pkce(record: &CodeRecord, verifier: Option<&str>) -> Result<(), OAuthError> {
+    match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if !pkce::is_valid_verifier(verifier) {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
+                ));
+            }
+            if !pkce::verify_s256(verifier, challenge) {
+                return Err(OAuthError::invalid_grant("PKCE verification failed"));
+            }
+            Ok(())
+        }
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "the authorization request had no code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}

@@ -1,0 +1,199 @@
+//! RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2): every use rotates; a used
+//! token presented again revokes its whole family, the access tokens issued from it included.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::records::{bound_digest, RefreshRecord};
+use super::{issue_access_token, AccessTokenSpec, GrantContext};
+use crate::audit::{AuditEntry, Outcome};
+use crate::crypto::random_token;
+use crate::db;
+use crate::domain::ScopeSet;
+use crate::error::OAuthError;
+use crate::protocol::{
+    TokenRequest, TokenResponse, ACCESS_TOKEN_TTL, GRANT_REFRESH_TOKEN, REFRESH_TOKEN_TTL,
+};
+use crate::store::{MarkScope, OnceKind, RevocationQuery, Taken};
+
+pub async fn grant(
+    ctx: &GrantContext<'_>,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = request
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let client_id = &ctx.client.model.client_id;
+    let tenant_id = ctx.tenant.model.id;
+    let digest = bound_digest(client_id, presented);
+    let now = ctx.now.timestamp();
+    let taken = ctx
+        .state
+        .store
+        .take_once(
+            tenant_id,
+            OnceKind::RefreshToken,
+            &digest,
+            REFRESH_TOKEN_TTL as u64,
+        )
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    let record: RefreshRecord = match taken {
+        Taken::Fresh(payload) => serde_json::from_str(&payload).map_err(anyhow::Error::from)?,
+        Taken::Used(payload) => {
+            let record: RefreshRecord =
+                serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
+            revoke_family(ctx, &record, "refresh token reused").await?;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; its family is revoked",
+            ));
+        }
+        Taken::Unknown => {
+            return Err(OAuthError::invalid_grant(
+                "unknown, expired or revoked refresh token",
+            ))
+        }
+    };
+    if record.family_expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let revoked = ctx
+        .state
+        .store
+        .is_revoked(
+            tenant_id,
+            &RevocationQuery {
+                families: vec![record.family.clone()],
+                marks: MarkScope::covering(client_id, &record.user_id.to_string(), record.app_id),
+                issued_at: record.issued_at,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    if revoked {
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+    }
+    // The user and the app are checked again on every refresh: a deleted user or a disabled app
+    // ends the family.
+    let user = db::users::find(&ctx.state.db, tenant_id, record.user_id)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    let app_ok = record
+        .app_id
+        .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
+    if user.is_none() || !app_ok {
+        revoke_family(ctx, &record, "user or app no longer active").await?;
+        return Err(OAuthError::invalid_grant(
+            "the user or the app is no longer active",
+        ));
+    }
+    let granted = ScopeSet::parse(&record.scope).unwrap_or_default();
+    let scope = match request.scope.as_deref() {
+        Some(raw) => {
+            let asked = ScopeSet::parse(raw)
+                .ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
+            if !asked.is_subset(&granted) {
+                return Err(OAuthError::invalid_scope(
+                    "a refresh may narrow the scope, never widen it",
+                ));
+            }
+            asked
+        }
+        None => granted,
+    };
+    let next = RefreshRecord {
+        scope: scope.to_string(),
+        issued_at: now,
+        ..record
+    };
+    issue_user_tokens(ctx, GRANT_REFRESH_TOKEN, next, ctx.now).await
+}
+
+/// Issues an access token and the next refresh token of `record`'s family.
+pub async fn issue_user_tokens(
+    ctx: &GrantContext<'_>,
+    grant_type: &'static str,
+    record: RefreshRecord,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = ScopeSet::parse(&record.scope).unwrap_or_default();
+    let (audience, app_id) = match record.app_id.and_then(|id| ctx.tenant.apps.get(&id)) {
+        Some(app) => (app.audience.clone(), Some(app.id)),
+        None => (ctx.tenant.issuer.clone(), None),
+    };
+    let client_id = &ctx.client.model.client_id;
+    let (access_token, claims) = issue_access_token(
+        ctx.state,
+        ctx.tenant,
+        AccessTokenSpec {
+            grant_type,
+            sub: record.user_id.to_string(),
+            client_id,
+            audience,
+            app_id,
+            scope: &scope,
+            ttl_secs: ACCESS_TOKEN_TTL,
+            family: Some(record.family.clone()),
+        },
+        now,
+    )?;
+    let refresh_token = if ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
+        let token = random_token(32);
+        let ttl = (record.family_expires_at - now.timestamp()).max(1) as u64;
+        let payload = serde_json::to_string(&record).map_err(anyhow::Error::from)?;
+        ctx.state
+            .store
+            .put_once(
+                ctx.tenant.model.id,
+                OnceKind::RefreshToken,
+                &bound_digest(client_id, &token),
+                &payload,
+                ttl,
+            )
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.into()))?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: claims.exp - claims.iat,
+        scope: claims.scope,
+        refresh_token,
+        issued_token_type: None,
+    })
+}
+
+/// Kills a family and everything issued from it, and says so in the audit log.
+pub async fn revoke_family(
+    ctx: &GrantContext<'_>,
+    record: &RefreshRecord,
+    why: &str,
+) -> Result<(), OAuthError> {
+    revoke_family_id(ctx.state, ctx.tenant.model.id, &record.family).await?;
+    tracing::warn!(target: "security", family = %record.family, client_id = %record.client_id, "{why}: refresh family revoked");
+    ctx.state.audit(AuditEntry {
+        tenant_id: Some(ctx.tenant.model.id),
+        actor: format!("client:{}", ctx.client.model.client_id),
+        action: "token.revoked",
+        target: format!("family:{}", record.family),
+        outcome: Outcome::Granted,
+        detail: why.to_owned(),
+    });
+    Ok(())
+}
+
+pub async fn revoke_family_id(
+    state: &crate::state::AppState,
+    tenant_id: Uuid,
+    family: &str,
+) -> Result<(), OAuthError> {
+    state
+        .store
+        .revoke_family(tenant_id, family, REFRESH_TOKEN_TTL as u64)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))
+}

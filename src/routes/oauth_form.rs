@@ -1,0 +1,85 @@
+//! What the token, revocation, introspection and key-context endpoints share: a bounded,
+//! strictly parsed form body, the tenant, and client authentication.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+
+use super::read_limited;
+use crate::cache::{ClientView, TenantView};
+use crate::client_auth;
+use crate::domain::parse_form;
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+pub const MAX_FORM_BYTES: usize = 32 * 1024;
+
+pub struct OAuthForm {
+    pub tenant: Arc<TenantView>,
+    pub client: Arc<ClientView>,
+    pub fields: HashMap<String, String>,
+}
+
+/// Reads the form, finds the tenant and authenticates the client, in that order.
+pub async fn read(
+    state: &AppState,
+    request: &HttpRequest,
+    slug: &str,
+    payload: web::Payload,
+) -> Result<OAuthForm, OAuthError> {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_limited(payload, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| OAuthError::invalid_request("the body could not be read"))?
+        .map_err(|()| OAuthError::TooLarge)?;
+    let fields = parse_form(&body).map_err(|e| OAuthError::invalid_request(e.describe()))?;
+    let tenant = state
+        .tenant(slug)
+        .await
+        .map_err(OAuthError::Unavailable)?
+        .ok_or(OAuthError::UnknownTenant)?;
+    // A header that is not visible ASCII can never be valid Basic credentials.
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let presented = client_auth::presented(authorization, &fields)?;
+    let client = client_auth::authenticate(state, &tenant, &presented).await?;
+    tracing::Span::current().record("client_id", client.model.client_id.as_str());
+    Ok(OAuthForm {
+        tenant,
+        client,
+        fields,
+    })
+}
+
+/// Logs the outcome of an OAuth endpoint call at the level its kind deserves.
+pub fn log_outcome<T>(result: &Result<T, OAuthError>) {
+    match result {
+        Ok(_) => tracing::debug!("request granted"),
+        Err(OAuthError::Unexpected(e)) => {
+            tracing::error!(error.cause_chain = ?e, "request failed")
+        }
+        Err(OAuthError::Unavailable(e)) => {
+            tracing::warn!(error.cause_chain = ?e, "dependency unavailable")
+        }
+        Err(e) => {
+            tracing::Span::current().record("error.code", e.code().as_str());
+            tracing::info!(error.code = e.code().as_str(), "request refused");
+        }
+    }
+}
