@@ -140,8 +140,10 @@ pub fn credential_profile_context(id: uuid::Uuid) -> String {
 
 pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
+    // Each SQLite connection keeps its own page cache; a few suffice for one node.
+    let max_connections = if url.starts_with("sqlite:") { 4 } else { 16 };
     options
-        .max_connections(16)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(std::time::Duration::from_secs(5))
         .acquire_timeout(std::time::Duration::from_secs(2))

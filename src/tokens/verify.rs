@@ -101,7 +101,8 @@ mod tests {
         let verified = Verifier::new("http://x/t/a", &[jwk])
             .verify(&token)
             .unwrap();
-        assert_eq!(verified.jti, "j1");
+        assert_eq!(verified.0.jti, "j1");
+        assert_eq!(verified.1, "k1");
     }
 
     #[test]

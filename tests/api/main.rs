@@ -5,4 +5,5 @@ mod health;
 mod helpers;
 mod junk;
 mod logs;
+mod revocation;
 mod store_contract;
