@@ -57,10 +57,12 @@ pub async fn rotate(
     let kid = uuid::Uuid::new_v4().simple().to_string();
     let (pkcs8, jwk) = generate_es256(&kid)?;
     let private_key_enc = state.crypto.seal(&signing_key_context(&kid), &pkcs8)?;
-    let txn = state.db.begin().await.map_err(anyhow::Error::from)?;
-    let existing = db::signing_keys::list(&txn, tenant.model.id)
+    // Read before the transaction: on SQLite a transaction that reads and then writes can fail
+    // to upgrade its lock under concurrent writers.
+    let existing = db::signing_keys::list(&state.db, tenant.model.id)
         .await
         .map_err(anyhow::Error::from)?;
+    let txn = state.db.begin().await.map_err(anyhow::Error::from)?;
     let mut withdrawn = Vec::new();
     for key in existing
         .into_iter()

@@ -161,7 +161,11 @@ impl StateStore for MemoryStore {
             || query
                 .families
                 .iter()
-                .any(|f| entries.get(&self.keys.family(tenant, f), now).is_some());
+                .any(|f| entries.get(&self.keys.family(tenant, f), now).is_some())
+            || query
+                .kids
+                .iter()
+                .any(|k| entries.get(&self.keys.kid(tenant, k), now).is_some());
         let marked = query.marks.iter().any(|scope| {
             entries
                 .get(&self.keys.mark(tenant, scope), now)

@@ -9,12 +9,19 @@ pub async fn cc_token(app: &TestApp, f: &Fixture, resource: Option<&str>) -> Str
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
-    let (status, body) = app.post_token(&f.slug, Some((&f.client_id, &f.client_secret)), &form).await;
+    let (status, body) = app
+        .post_token(&f.slug, Some((&f.client_id, &f.client_secret)), &form)
+        .await;
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-pub async fn introspect_as(app: &TestApp, slug: &str, client: (&str, &str), token: &str) -> (u16, Value) {
+pub async fn introspect_as(
+    app: &TestApp,
+    slug: &str,
+    client: (&str, &str),
+    token: &str,
+) -> (u16, Value) {
     let response = app
         .http
         .post(app.url(&format!("/t/{slug}/introspect")))
@@ -66,9 +73,16 @@ async fn revoking_an_access_token_makes_it_inactive() {
     let f = app.fixture().await;
     let token = cc_token(&app, &f, None).await;
     let other = cc_token(&app, &f, None).await;
-    assert_eq!(revoke_as(&app, &f.slug, (&f.client_id, &f.client_secret), &token).await, 200);
+    assert_eq!(
+        revoke_as(&app, &f.slug, (&f.client_id, &f.client_secret), &token).await,
+        200
+    );
     assert_eq!(introspect(&app, &f, &token).await, json!({"active": false}));
-    assert_eq!(introspect(&app, &f, &other).await["active"], true, "only that token");
+    assert_eq!(
+        introspect(&app, &f, &other).await["active"],
+        true,
+        "only that token"
+    );
 }
 
 #[tokio::test]
@@ -77,14 +91,28 @@ async fn unknown_tokens_get_200_and_other_clients_tokens_are_not_revoked() {
     let f = app.fixture().await;
     let g = app.fixture().await;
     for junk in ["not-a-token", "a.b.c", ""] {
-        assert_eq!(revoke_as(&app, &f.slug, (&f.client_id, &f.client_secret), junk).await, 200, "{junk}");
+        assert_eq!(
+            revoke_as(&app, &f.slug, (&f.client_id, &f.client_secret), junk).await,
+            200,
+            "{junk}"
+        );
     }
     let theirs = cc_token(&app, &g, None).await;
-    assert_eq!(revoke_as(&app, &g.slug, (&f.client_id, &f.client_secret), &theirs).await, 401, "f is not a client of g's tenant");
+    assert_eq!(
+        revoke_as(&app, &g.slug, (&f.client_id, &f.client_secret), &theirs).await,
+        401,
+        "f is not a client of g's tenant"
+    );
     let second = app
-        .create_client(&g.slug, json!({"name": "other", "type": "confidential", "grant_types": ["client_credentials"]}))
+        .create_client(
+            &g.slug,
+            json!({"name": "other", "type": "confidential", "grant_types": ["client_credentials"]}),
+        )
         .await;
-    let second = (second["client_id"].as_str().unwrap(), second["client_secret"].as_str().unwrap());
+    let second = (
+        second["client_id"].as_str().unwrap(),
+        second["client_secret"].as_str().unwrap(),
+    );
     assert_eq!(revoke_as(&app, &g.slug, second, &theirs).await, 200);
     assert_eq!(introspect(&app, &g, &theirs).await["active"], true);
 }
@@ -106,7 +134,11 @@ async fn revocation_and_introspection_need_client_authentication() {
         let (status, _) = introspect_as(&app, &f.slug, (&f.client_id, "wrong"), &token).await;
         assert_eq!(status, 401);
     }
-    assert_eq!(introspect(&app, &f, &token).await["active"], true, "nothing was revoked");
+    assert_eq!(
+        introspect(&app, &f, &token).await["active"],
+        true,
+        "nothing was revoked"
+    );
 }
 
 #[tokio::test]
@@ -118,16 +150,37 @@ async fn a_client_sees_its_own_tokens_and_those_for_its_apps_only() {
     let resource_server = app
         .create_client(&f.slug, json!({"name": "rs", "type": "confidential", "grant_types": ["client_credentials"], "app_ids": [f.app_id]}))
         .await;
-    let rs = (resource_server["client_id"].as_str().unwrap(), resource_server["client_secret"].as_str().unwrap());
+    let rs = (
+        resource_server["client_id"].as_str().unwrap(),
+        resource_server["client_secret"].as_str().unwrap(),
+    );
     let stranger = app
         .create_client(&f.slug, json!({"name": "stranger", "type": "confidential", "grant_types": ["client_credentials"]}))
         .await;
-    let stranger = (stranger["client_id"].as_str().unwrap(), stranger["client_secret"].as_str().unwrap());
-    assert_eq!(introspect_as(&app, &f.slug, rs, &for_app).await.1["active"], true);
-    assert_eq!(introspect_as(&app, &f.slug, rs, &tenant_wide).await.1["active"], false);
-    assert_eq!(introspect_as(&app, &f.slug, stranger, &for_app).await.1["active"], false);
+    let stranger = (
+        stranger["client_id"].as_str().unwrap(),
+        stranger["client_secret"].as_str().unwrap(),
+    );
+    assert_eq!(
+        introspect_as(&app, &f.slug, rs, &for_app).await.1["active"],
+        true
+    );
+    assert_eq!(
+        introspect_as(&app, &f.slug, rs, &tenant_wide).await.1["active"],
+        false
+    );
+    assert_eq!(
+        introspect_as(&app, &f.slug, stranger, &for_app).await.1["active"],
+        false
+    );
     let other_tenant = app.fixture().await;
-    let (_, body) = introspect_as(&app, &other_tenant.slug, (&other_tenant.client_id, &other_tenant.client_secret), &for_app).await;
+    let (_, body) = introspect_as(
+        &app,
+        &other_tenant.slug,
+        (&other_tenant.client_id, &other_tenant.client_secret),
+        &for_app,
+    )
+    .await;
     assert_eq!(body["active"], false, "a token of another tenant");
 }
 
@@ -137,9 +190,11 @@ async fn a_disabled_apps_tokens_are_inactive_until_it_is_enabled_again() {
     let f = app.fixture().await;
     let token = cc_token(&app, &f, Some(&f.audience)).await;
     let path = format!("/tenants/{}/apps/{}", f.slug, f.app_id);
-    app.admin(Method::PATCH, &path, Some(json!({"api_enabled": false}))).await;
+    app.admin(Method::PATCH, &path, Some(json!({"api_enabled": false})))
+        .await;
     assert_eq!(introspect(&app, &f, &token).await["active"], false);
-    app.admin(Method::PATCH, &path, Some(json!({"api_enabled": true}))).await;
+    app.admin(Method::PATCH, &path, Some(json!({"api_enabled": true})))
+        .await;
     assert_eq!(introspect(&app, &f, &token).await["active"], true);
 }
 
@@ -150,11 +205,25 @@ async fn bulk_revocation_kills_what_matches_and_nothing_else() {
     let other = app
         .create_client(&f.slug, json!({"name": "b", "type": "confidential", "grant_types": ["client_credentials"], "scopes": [], "app_ids": [f.app_id]}))
         .await;
-    let other_auth = (other["client_id"].as_str().unwrap().to_owned(), other["client_secret"].as_str().unwrap().to_owned());
+    let other_auth = (
+        other["client_id"].as_str().unwrap().to_owned(),
+        other["client_secret"].as_str().unwrap().to_owned(),
+    );
     let mine = cc_token(&app, &f, None).await;
-    let (_, theirs) = app.post_token(&f.slug, Some((&other_auth.0, &other_auth.1)), &[("grant_type", "client_credentials")]).await;
+    let (_, theirs) = app
+        .post_token(
+            &f.slug,
+            Some((&other_auth.0, &other_auth.1)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     let theirs = theirs["access_token"].as_str().unwrap().to_owned();
-    let (status, body) = app.post_admin(&format!("/tenants/{}/revocations", f.slug), json!({"client_id": f.client_id, "reason": "laptop stolen"})).await;
+    let (status, body) = app
+        .post_admin(
+            &format!("/tenants/{}/revocations", f.slug),
+            json!({"client_id": f.client_id, "reason": "laptop stolen"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["revoked_before"].as_i64().unwrap() > 1_700_000_000);
     assert_eq!(introspect(&app, &f, &mine).await["active"], false);
@@ -168,7 +237,9 @@ async fn bulk_revocation_kills_what_matches_and_nothing_else() {
     .await;
     assert!(after);
     let events = app.audit_events(&f.slug).await;
-    assert!(events.iter().any(|e| e["action"] == "revocation.bulk" && e["detail"] == "laptop stolen"));
+    assert!(events
+        .iter()
+        .any(|e| e["action"] == "revocation.bulk" && e["detail"] == "laptop stolen"));
 }
 
 #[tokio::test]
@@ -176,9 +247,14 @@ async fn a_tenant_wide_revocation_kills_every_token_of_the_tenant() {
     let app = spawn_app().await;
     let f = app.fixture().await;
     let g = app.fixture().await;
-    let tokens = [cc_token(&app, &f, None).await, cc_token(&app, &f, Some(&f.audience)).await];
+    let tokens = [
+        cc_token(&app, &f, None).await,
+        cc_token(&app, &f, Some(&f.audience)).await,
+    ];
     let other_tenant = cc_token(&app, &g, None).await;
-    let (status, _) = app.post_admin(&format!("/tenants/{}/revocations", f.slug), json!({})).await;
+    let (status, _) = app
+        .post_admin(&format!("/tenants/{}/revocations", f.slug), json!({}))
+        .await;
     assert_eq!(status, 200);
     for token in &tokens {
         assert_eq!(introspect(&app, &f, token).await["active"], false);
@@ -204,10 +280,23 @@ async fn bulk_revocation_input_is_validated() {
 }
 
 async fn jwks_kids(app: &TestApp, slug: &str) -> (Vec<String>, String) {
-    let response = app.http.get(app.url(&format!("/t/{slug}/jwks.json"))).send().await.unwrap();
-    let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
+    let response = app
+        .http
+        .get(app.url(&format!("/t/{slug}/jwks.json")))
+        .send()
+        .await
+        .unwrap();
+    let cache = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
-    let kids = body["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+    let kids = body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
     (kids, cache)
 }
 
@@ -223,14 +312,26 @@ async fn a_phased_rotation_publishes_first_and_signs_later() {
     assert_eq!(before.len(), 1);
     assert_eq!(cache, "public, max-age=300");
     let old_token = cc_token(&app, &f, None).await;
-    let (status, rotated) = app.post_admin(&format!("/tenants/{}/keys/rotate", f.slug), json!({})).await;
+    let (status, rotated) = app
+        .post_admin(&format!("/tenants/{}/keys/rotate", f.slug), json!({}))
+        .await;
     assert_eq!(status, 200, "{rotated}");
     let new_kid = rotated["kid"].as_str().unwrap().to_owned();
     let now = chrono::Utc::now().timestamp();
-    assert!((rotated["signs_from"].as_i64().unwrap() - (now + 300)).abs() <= 2, "default delay = JWKS max-age");
+    assert!(
+        (rotated["signs_from"].as_i64().unwrap() - (now + 300)).abs() <= 2,
+        "default delay = JWKS max-age"
+    );
     let (after, _) = jwks_kids(&app, &f.slug).await;
-    assert!(after.contains(&new_kid) && after.contains(&before[0]), "both keys published");
-    assert_eq!(kid_of(&cc_token(&app, &f, None).await), before[0], "the old key still signs");
+    assert!(
+        after.contains(&new_kid) && after.contains(&before[0]),
+        "both keys published"
+    );
+    assert_eq!(
+        kid_of(&cc_token(&app, &f, None).await),
+        before[0],
+        "the old key still signs"
+    );
     assert_eq!(introspect(&app, &f, &old_token).await["active"], true);
 }
 
@@ -239,11 +340,19 @@ async fn a_rotation_without_delay_signs_with_the_new_key_and_keeps_the_old_one_p
     let app = spawn_app().await;
     let f = app.fixture().await;
     let old_token = cc_token(&app, &f, None).await;
-    let (_, rotated) = app.post_admin(&format!("/tenants/{}/keys/rotate", f.slug), json!({"publish_delay_seconds": 0})).await;
+    let (_, rotated) = app
+        .post_admin(
+            &format!("/tenants/{}/keys/rotate", f.slug),
+            json!({"publish_delay_seconds": 0}),
+        )
+        .await;
     let new_kid = rotated["kid"].as_str().unwrap();
     assert_eq!(kid_of(&cc_token(&app, &f, None).await), new_kid);
     let (kids, _) = jwks_kids(&app, &f.slug).await;
-    assert!(kids.contains(&kid_of(&old_token)), "the old key stays until its tokens expire");
+    assert!(
+        kids.contains(&kid_of(&old_token)),
+        "the old key stays until its tokens expire"
+    );
     assert_eq!(introspect(&app, &f, &old_token).await["active"], true);
 }
 
@@ -252,7 +361,12 @@ async fn a_compromised_key_is_withdrawn_and_its_tokens_die_at_once() {
     let app = spawn_app().await;
     let f = app.fixture().await;
     let old_token = cc_token(&app, &f, None).await;
-    let (status, rotated) = app.post_admin(&format!("/tenants/{}/keys/rotate", f.slug), json!({"compromised": true})).await;
+    let (status, rotated) = app
+        .post_admin(
+            &format!("/tenants/{}/keys/rotate", f.slug),
+            json!({"compromised": true}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(introspect(&app, &f, &old_token).await["active"], false);
     let (kids, _) = jwks_kids(&app, &f.slug).await;
