@@ -27,7 +27,10 @@ root=$PWD
 log "build context"
 [[ -f Cargo.lock ]] || die "Cargo.lock is missing: --locked builds need it"
 [[ -f docker/Dockerfile ]] || die "docker/Dockerfile is missing"
-for path in Cargo.toml Cargo.lock src entity migration openapi/openapi.yaml; do
+needed=(Cargo.toml Cargo.lock src entity migration openapi/openapi.yaml)
+# compile-time inputs beside src/ (HTML templates), when the crate has them
+[[ -d templates ]] && needed+=(templates)
+for path in "${needed[@]}"; do
   [[ -e $path ]] || die "$path is missing from the build context"
   if [[ -f docker/Dockerfile.dockerignore ]]; then
     while IFS= read -r pattern; do

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-const QUEUE: usize = 65_536;
+const QUEUE: usize = 8_192;
 const BATCH: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl AuditLog {
         }
     }
 
-    pub fn record(&self, entry: AuditEntry) {
+    pub async fn record(&self, entry: AuditEntry) {
         let row = audit_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(entry.tenant_id),
@@ -69,20 +69,8 @@ impl AuditLog {
             outcome: Set(entry.outcome.as_str().to_owned()),
             detail: Set(entry.detail),
         };
-        match self.tx.try_send(row) {
-            Ok(()) => {}
-            // Queue full: wait for room in the background rather than drop the event.
-            Err(mpsc::error::TrySendError::Full(row)) => {
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    if tx.send(row).await.is_err() {
-                        tracing::error!("audit log closed; an event was not recorded");
-                    }
-                });
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::error!("audit log closed; an event was not recorded");
-            }
+        if self.tx.send(row).await.is_err() {
+            tracing::error!("audit log closed; an event was not recorded");
         }
     }
 

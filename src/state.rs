@@ -62,8 +62,10 @@ impl AppState {
         }
     }
 
-    pub fn audit(&self, entry: AuditEntry) {
-        self.audit.record(entry);
+    /// Queues an audit event; waits only when the writer is behind (backpressure, so that a
+    /// slow database slows issuance down instead of growing memory).
+    pub async fn audit(&self, entry: AuditEntry) {
+        self.audit.record(entry).await;
     }
 
     pub async fn tenant(&self, slug: &str) -> anyhow::Result<Option<Arc<TenantView>>> {

@@ -74,7 +74,8 @@ pub async fn create(
         "admin.api_key.created",
         format!("api_key:{}", model.id),
         format!("app={}", app.id),
-    );
+    )
+    .await;
     Ok(CreatedApiKey {
         id: model.id,
         name: model.name,
@@ -129,6 +130,7 @@ pub async fn delete(
         "admin.api_key.deleted",
         format!("api_key:{key_id}"),
         format!("app={}", app.id),
-    );
+    )
+    .await;
     Ok(())
 }

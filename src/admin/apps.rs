@@ -66,7 +66,8 @@ pub async fn create(
         "admin.app.created",
         format!("app:{}", app.id),
         format!("scopes={}", scopes.join(" ")),
-    );
+    )
+    .await;
     Ok(out(&tenant.issuer, app))
 }
 
@@ -113,6 +114,7 @@ pub async fn patch(
         "admin.app.updated",
         format!("app:{}", app.id),
         format!("api_enabled={}", app.api_enabled),
-    );
+    )
+    .await;
     Ok(out(&tenant.issuer, app))
 }

@@ -254,7 +254,8 @@ pub async fn create(
             model.client_type,
             strings_of(&model.grant_types).join(" ")
         ),
-    );
+    )
+    .await;
     Ok(out(model, secret))
 }
 
@@ -344,7 +345,8 @@ pub async fn patch(
         "admin.client.updated",
         format!("client:{client_id}"),
         String::new(),
-    );
+    )
+    .await;
     Ok(out(model, None))
 }
 

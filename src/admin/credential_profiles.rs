@@ -75,7 +75,8 @@ pub async fn create(
         "admin.credential_profile.created",
         format!("credential_profile:{name}"),
         format!("provider={provider}"),
-    );
+    )
+    .await;
     Ok(ProfileOut {
         id: model.id,
         name: model.name,

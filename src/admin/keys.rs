@@ -110,7 +110,8 @@ pub async fn rotate(
         "key.rotated",
         format!("kid:{kid}"),
         detail,
-    );
+    )
+    .await;
     Ok(Rotated {
         kid,
         signs_from: signs_from.timestamp(),

@@ -77,7 +77,7 @@ pub fn field<T>(name: &str, result: Result<T, &'static str>) -> Result<T, AdminE
     result.map_err(|problem| AdminError::field(name, problem))
 }
 
-pub fn record(
+pub async fn record(
     state: &AppState,
     tenant_id: uuid::Uuid,
     actor: &str,
@@ -85,12 +85,14 @@ pub fn record(
     target: String,
     detail: String,
 ) {
-    state.audit(AuditEntry {
-        tenant_id: Some(tenant_id),
-        actor: actor.to_owned(),
-        action,
-        target,
-        outcome: Outcome::Granted,
-        detail,
-    });
+    state
+        .audit(AuditEntry {
+            tenant_id: Some(tenant_id),
+            actor: actor.to_owned(),
+            action,
+            target,
+            outcome: Outcome::Granted,
+            detail,
+        })
+        .await;
 }

@@ -98,6 +98,7 @@ pub async fn revoke(
         "revocation.bulk",
         target,
         reason,
-    );
+    )
+    .await;
     Ok(Revoked { revoked_before: at })
 }

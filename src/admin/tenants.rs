@@ -82,7 +82,8 @@ pub async fn create(
         "admin.tenant.created",
         format!("tenant:{slug}"),
         format!("kid={kid}"),
-    );
+    )
+    .await;
     Ok(out(state, tenant))
 }
 
@@ -120,6 +121,7 @@ pub async fn patch(
         "admin.tenant.updated",
         format!("tenant:{slug}"),
         String::new(),
-    );
+    )
+    .await;
     Ok(out(state, model))
 }

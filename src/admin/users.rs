@@ -57,7 +57,8 @@ pub async fn create(
         "admin.user.created",
         format!("user:{}", user.id),
         String::new(),
-    );
+    )
+    .await;
     Ok(UserOut {
         id: user.id,
         username: user.username,

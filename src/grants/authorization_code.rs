@@ -44,14 +44,16 @@ pub async fn grant(
             let record: CodeRecord = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
             revoke_family_id(ctx.state, tenant_id, &record.family).await?;
             tracing::warn!(target: "security", family = %record.family, %client_id, "authorization code reused: what it issued is revoked");
-            ctx.state.audit(AuditEntry {
-                tenant_id: Some(tenant_id),
-                actor: format!("client:{client_id}"),
-                action: "token.revoked",
-                target: format!("family:{}", record.family),
-                outcome: Outcome::Granted,
-                detail: "authorization code reused".into(),
-            });
+            ctx.state
+                .audit(AuditEntry {
+                    tenant_id: Some(tenant_id),
+                    actor: format!("client:{client_id}"),
+                    action: "token.revoked",
+                    target: format!("family:{}", record.family),
+                    outcome: Outcome::Granted,
+                    detail: "authorization code reused".into(),
+                })
+                .await;
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used",
             ));

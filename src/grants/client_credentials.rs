@@ -50,7 +50,8 @@ pub async fn grant(
             family: None,
         },
         ctx.now,
-    )?;
+    )
+    .await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

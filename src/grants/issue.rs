@@ -19,7 +19,7 @@ pub struct AccessTokenSpec<'a> {
     pub family: Option<String>,
 }
 
-pub fn issue_access_token(
+pub async fn issue_access_token(
     state: &crate::state::AppState,
     tenant: &TenantView,
     spec: AccessTokenSpec<'_>,
@@ -46,20 +46,22 @@ pub fn issue_access_token(
         fam: spec.family,
     };
     let token = signer.sign(&claims)?;
-    state.audit(AuditEntry {
-        tenant_id: Some(tenant.model.id),
-        actor: format!("client:{}", claims.client_id),
-        action: "token.issued",
-        target: format!("jti:{}", claims.jti),
-        outcome: Outcome::Granted,
-        detail: format!(
-            "grant={} sub={} aud={} scope={} kid={}",
-            spec.grant_type,
-            claims.sub,
-            claims.aud,
-            claims.scope.as_deref().unwrap_or(""),
-            signer.kid()
-        ),
-    });
+    state
+        .audit(AuditEntry {
+            tenant_id: Some(tenant.model.id),
+            actor: format!("client:{}", claims.client_id),
+            action: "token.issued",
+            target: format!("jti:{}", claims.jti),
+            outcome: Outcome::Granted,
+            detail: format!(
+                "grant={} sub={} aud={} scope={} kid={}",
+                spec.grant_type,
+                claims.sub,
+                claims.aud,
+                claims.scope.as_deref().unwrap_or(""),
+                signer.kid()
+            ),
+        })
+        .await;
     Ok((token, claims))
 }

@@ -137,7 +137,8 @@ pub async fn issue_user_tokens(
             family: Some(record.family.clone()),
         },
         now,
-    )?;
+    )
+    .await?;
     let refresh_token = if ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
         let token = random_token(32);
         let ttl = (record.family_expires_at - now.timestamp()).max(1) as u64;
@@ -175,14 +176,16 @@ pub async fn revoke_family(
 ) -> Result<(), OAuthError> {
     revoke_family_id(ctx.state, ctx.tenant.model.id, &record.family).await?;
     tracing::warn!(target: "security", family = %record.family, client_id = %record.client_id, "{why}: refresh family revoked");
-    ctx.state.audit(AuditEntry {
-        tenant_id: Some(ctx.tenant.model.id),
-        actor: format!("client:{}", ctx.client.model.client_id),
-        action: "token.revoked",
-        target: format!("family:{}", record.family),
-        outcome: Outcome::Granted,
-        detail: why.to_owned(),
-    });
+    ctx.state
+        .audit(AuditEntry {
+            tenant_id: Some(ctx.tenant.model.id),
+            actor: format!("client:{}", ctx.client.model.client_id),
+            action: "token.revoked",
+            target: format!("family:{}", record.family),
+            outcome: Outcome::Granted,
+            detail: why.to_owned(),
+        })
+        .await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Thin actix handlers: extract, call, shape the response.
 pub mod admin;
+mod authorize;
 mod body;
 mod health;
 mod introspect;
@@ -28,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(metadata::metadata),
                 )
                 .route("/jwks.json", web::get().to(jwks::jwks))
+                .route("/authorize", web::get().to(authorize::authorize_get))
+                .route("/authorize", web::post().to(authorize::authorize_post))
                 .route("/token", web::post().to(token::token))
                 .route("/revoke", web::post().to(revoke::revoke))
                 .route("/introspect", web::post().to(introspect::introspect)),

@@ -68,14 +68,16 @@ async fn handle(
         }
     };
     if let Some(target) = revoked {
-        state.audit(AuditEntry {
-            tenant_id: Some(tenant_id),
-            actor: format!("client:{client_id}"),
-            action: "token.revoked",
-            target,
-            outcome: Outcome::Granted,
-            detail: "revocation endpoint".into(),
-        });
+        state
+            .audit(AuditEntry {
+                tenant_id: Some(tenant_id),
+                actor: format!("client:{client_id}"),
+                action: "token.revoked",
+                target,
+                outcome: Outcome::Granted,
+                detail: "revocation endpoint".into(),
+            })
+            .await;
     }
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))

@@ -59,6 +59,7 @@ fn once_kind(kind: OnceKind) -> &'static str {
     match kind {
         OnceKind::AuthorizationCode => "code",
         OnceKind::RefreshToken => "refresh",
+        OnceKind::AuthorizationRequest => "authz",
     }
 }
 

@@ -24,6 +24,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum OnceKind {
     AuthorizationCode,
     RefreshToken,
+    /// A pending authorization request between the login and consent pages.
+    AuthorizationRequest,
 }
 
 /// What redeeming a single-use value found.

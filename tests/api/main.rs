@@ -1,5 +1,6 @@
 //! Integration tests: grantd over real HTTP, against a real Redis and a real database.
 mod admin;
+mod authorization_code;
 mod client_credentials;
 mod health;
 mod helpers;

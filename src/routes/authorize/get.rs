@@ -1,0 +1,247 @@
+//! `GET {issuer}/authorize`: validate the request, remember it, show the login page.
+use std::collections::HashMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::pages::{error_page, html, LoginPage};
+use super::pending::{self, Pending};
+use crate::cache::{ClientView, TenantView};
+use crate::crypto::random_token;
+use crate::domain::ScopeSet;
+use crate::grants::resolve_target;
+use crate::pkce;
+use crate::protocol::GRANT_AUTHORIZATION_CODE;
+use crate::state::AppState;
+
+#[tracing::instrument(skip_all, fields(tenant = %slug))]
+pub async fn authorize_get(
+    request: HttpRequest,
+    slug: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let query = match web::Query::<HashMap<String, String>>::from_query(request.query_string()) {
+        Ok(query) => query.into_inner(),
+        Err(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "grantd",
+                "The request is malformed.",
+            )
+        }
+    };
+    let tenant = match state.tenant(&slug).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "grantd",
+                "There is no such organisation.",
+            )
+        }
+        Err(_) => return unavailable(),
+    };
+    let tenant_name = tenant.model.name.as_str();
+    // Until the client and its redirect URI are known, nothing may be redirected anywhere.
+    let client = match query.get("client_id").map(|id| state.client(id)) {
+        Some(lookup) => match lookup.await {
+            Ok(Some(client)) if client.model.tenant_id == tenant.model.id => client,
+            Ok(_) => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    tenant_name,
+                    "The application is not known here.",
+                )
+            }
+            Err(_) => return unavailable(),
+        },
+        None => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                tenant_name,
+                "The request names no application (client_id).",
+            )
+        }
+    };
+    let redirect_uri = match query.get("redirect_uri") {
+        Some(uri)
+            if client
+                .redirect_uris
+                .iter()
+                .any(|registered| registered == uri) =>
+        {
+            uri.clone()
+        }
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                tenant_name,
+                "The redirect URI is not registered for this application.",
+            )
+        }
+    };
+    let client_state = query.get("state").cloned();
+    let back = |error: &str, description: &str| {
+        redirect_with(
+            &redirect_uri,
+            &[("error", error), ("error_description", description)],
+            client_state.as_deref(),
+            &tenant.issuer,
+        )
+    };
+    let pending = match check(&tenant, &client, &query) {
+        Ok(checked) => checked,
+        Err((error, description)) => return back(error, description),
+    };
+    let cookie_value = random_token(32);
+    let pending = Pending {
+        redirect_uri: redirect_uri.clone(),
+        state: client_state.clone(),
+        client_id: client.model.client_id.clone(),
+        csrf_token: random_token(24),
+        ..pending
+    };
+    if pending::save(&state, tenant.model.id, &cookie_value, &pending)
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
+    let action = format!("{}/authorize", tenant.issuer);
+    let page = LoginPage {
+        tenant_name,
+        client_name: &client.model.name,
+        action: &action,
+        csrf_token: &pending.csrf_token,
+        username: "",
+        error: None,
+    };
+    let mut response = html(StatusCode::OK, &page);
+    let secure = state.public_url.starts_with("https://");
+    let _ = response.add_cookie(&pending::cookie(&slug, &cookie_value, secure));
+    response
+}
+
+/// The request's parameters, checked. Errors are (error, description) for the redirect.
+fn check(
+    tenant: &TenantView,
+    client: &ClientView,
+    query: &HashMap<String, String>,
+) -> Result<Pending, (&'static str, &'static str)> {
+    if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
+        return Err((
+            "unauthorized_client",
+            "the client may not use the authorization code grant",
+        ));
+    }
+    match query.get("response_type").map(String::as_str) {
+        Some("code") => {}
+        Some(_) => {
+            return Err((
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+        None => return Err(("invalid_request", "response_type is required")),
+    }
+    let challenge = query.get("code_challenge");
+    match query.get("code_challenge_method").map(String::as_str) {
+        Some("S256") => {}
+        Some(_) => return Err(("invalid_request", "code_challenge_method must be S256")),
+        None if challenge.is_some() => {
+            return Err(("invalid_request", "code_challenge_method must be S256"))
+        }
+        None => {}
+    }
+    if challenge.is_none() && client.is_public {
+        return Err((
+            "invalid_request",
+            "public clients must use PKCE (code_challenge with S256)",
+        ));
+    }
+    if challenge.is_some_and(|c| !pkce::is_valid_challenge(c)) {
+        return Err((
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 (43 characters)",
+        ));
+    }
+    let app = resolve_target(
+        tenant,
+        client,
+        query.get("resource").map(String::as_str),
+        None,
+    )
+    .map_err(|_| {
+        (
+            "invalid_target",
+            "the client may not get tokens for this resource",
+        )
+    })?;
+    let allowed = match app {
+        Some(app) => client.scopes.intersection(&app.scopes),
+        None => client.scopes.clone(),
+    };
+    let scope = match query.get("scope") {
+        Some(raw) => {
+            let asked = ScopeSet::parse(raw).ok_or(("invalid_scope", "scope is malformed"))?;
+            if !asked.is_subset(&allowed) {
+                return Err((
+                    "invalid_scope",
+                    "the requested scope exceeds what the client may get",
+                ));
+            }
+            asked
+        }
+        None => allowed,
+    };
+    Ok(Pending {
+        client_id: String::new(),
+        redirect_uri: String::new(),
+        state: None,
+        scope: scope.to_string(),
+        code_challenge: challenge.cloned(),
+        app_id: app.map(|a| a.id),
+        csrf_token: String::new(),
+        user_id: None,
+        username: None,
+    })
+}
+
+/// A 302 to the client's redirect URI with `params`, `state` and `iss` (RFC 9207) added to its
+/// query, keeping the query it already has.
+pub fn redirect_with(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+    issuer: &str,
+) -> HttpResponse {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    {
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in params {
+            pairs.append_pair(name, value);
+        }
+        if let Some(state) = state {
+            pairs.append_pair("state", state);
+        }
+        pairs.append_pair("iss", issuer);
+    }
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, url.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+pub fn unavailable() -> HttpResponse {
+    let mut response = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "grantd",
+        "Sign-in is unavailable for a moment. Please try again shortly.",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    response
+}
