@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::audit_event;
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::db::audit_events::NewEvent;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -41,7 +42,7 @@ pub struct AuditEntry {
 }
 
 pub struct AuditLog {
-    tx: mpsc::Sender<audit_event::ActiveModel>,
+    tx: mpsc::Sender<NewEvent>,
     stop: Arc<Notify>,
     writer: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
@@ -59,15 +60,15 @@ impl AuditLog {
     }
 
     pub async fn record(&self, entry: AuditEntry) {
-        let row = audit_event::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(entry.tenant_id),
-            at: Set(Utc::now()),
-            actor: Set(entry.actor),
-            action: Set(entry.action.to_owned()),
-            target: Set(entry.target),
-            outcome: Set(entry.outcome.as_str().to_owned()),
-            detail: Set(entry.detail),
+        let row = NewEvent {
+            id: Uuid::now_v7(),
+            tenant_id: entry.tenant_id,
+            at: Utc::now(),
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            outcome: entry.outcome.as_str(),
+            detail: entry.detail,
         };
         if self.tx.send(row).await.is_err() {
             tracing::error!("audit log closed; an event was not recorded");
@@ -86,7 +87,7 @@ impl AuditLog {
 
 async fn write_batches(
     db: DatabaseConnection,
-    mut rx: mpsc::Receiver<audit_event::ActiveModel>,
+    mut rx: mpsc::Receiver<NewEvent>,
     stop: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
@@ -109,10 +110,17 @@ async fn write_batches(
     }
 }
 
-async fn write_with_retry(db: &DatabaseConnection, batch: &mut Vec<audit_event::ActiveModel>) {
+/// One transaction per batch, so that a retry never writes part of a batch twice.
+async fn write_batch(db: &DatabaseConnection, batch: &[NewEvent]) -> Result<(), sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    crate::db::audit_events::insert_many(&txn, batch).await?;
+    txn.commit().await
+}
+
+async fn write_with_retry(db: &DatabaseConnection, batch: &mut Vec<NewEvent>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=20 {
-        match crate::db::audit_events::insert_many(db, batch.clone()).await {
+        match write_batch(db, batch).await {
             Ok(()) => {
                 batch.clear();
                 return;

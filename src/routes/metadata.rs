@@ -9,11 +9,7 @@ pub async fn metadata(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> actix_web::Result<HttpResponse> {
-    let Some(tenant) = state
-        .tenant(&slug)
-        .await
-        .map_err(actix_web::error::ErrorServiceUnavailable)?
-    else {
+    let Some(tenant) = state.tenant(&slug).await.map_err(super::unavailable)? else {
         return Ok(HttpResponse::NotFound()
             .json(serde_json::json!({"error": "not_found", "message": "tenant not found"})));
     };

@@ -1,23 +1,31 @@
 //! `GET /tenants/{slug}/audit-events?limit=&before=`, newest first.
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 
 use crate::admin::tenant_or_404;
 use crate::db;
 use crate::error::AdminError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-pub struct Page {
+struct Page {
     limit: Option<String>,
     before: Option<String>,
+}
+
+fn parse_page(query: &str) -> Result<Page, AdminError> {
+    let pairs = crate::domain::parse_form(query.as_bytes())
+        .map_err(|e| AdminError::BadRequest(e.describe()))?;
+    Ok(Page {
+        limit: pairs.get("limit").cloned(),
+        before: pairs.get("before").cloned(),
+    })
 }
 
 pub async fn list(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    page: web::Query<Page>,
+    request: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
+    let page = parse_page(request.query_string())?;
     let tenant = tenant_or_404(&state, &slug).await?;
     let limit: u64 = match page.limit.as_deref() {
         None => 50,

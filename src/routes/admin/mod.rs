@@ -13,7 +13,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 
 use crate::error::AdminError;
-use crate::routes::read_limited;
+use crate::routes::{read_limited, resource};
 use crate::state::AppState;
 
 /// Who the audit log names for admin API changes.
@@ -21,61 +21,50 @@ const ACTOR: &str = "admin-api";
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    let (get, post, patch, delete) = (web::get, web::post, web::patch, web::delete);
     cfg.service(
         web::scope("")
             .wrap(from_fn(require_admin_token))
-            .route("/tenants", web::post().to(tenants::create))
-            .route("/tenants/{slug}", web::get().to(tenants::get))
-            .route("/tenants/{slug}", web::patch().to(tenants::patch))
-            .route(
-                "/tenants/{slug}/users",
-                web::post().to(tenants::create_user),
+            .service(resource("/tenants").route(post().to(tenants::create)))
+            .service(
+                resource("/tenants/{slug}")
+                    .route(get().to(tenants::get))
+                    .route(patch().to(tenants::patch)),
             )
-            .route("/tenants/{slug}/apps", web::post().to(apps::create))
-            .route("/tenants/{slug}/apps", web::get().to(apps::list))
-            .route("/tenants/{slug}/apps/{app_id}", web::get().to(apps::get))
-            .route(
-                "/tenants/{slug}/apps/{app_id}",
-                web::patch().to(apps::patch),
+            .service(resource("/tenants/{slug}/users").route(post().to(tenants::create_user)))
+            .service(
+                resource("/tenants/{slug}/apps")
+                    .route(post().to(apps::create))
+                    .route(get().to(apps::list)),
             )
-            .route(
-                "/tenants/{slug}/apps/{app_id}/api-keys",
-                web::post().to(credentials::create_api_key),
+            .service(
+                resource("/tenants/{slug}/apps/{app_id}")
+                    .route(get().to(apps::get))
+                    .route(patch().to(apps::patch)),
             )
-            .route(
-                "/tenants/{slug}/apps/{app_id}/api-keys",
-                web::get().to(credentials::list_api_keys),
+            .service(
+                resource("/tenants/{slug}/apps/{app_id}/api-keys")
+                    .route(post().to(credentials::create_api_key))
+                    .route(get().to(credentials::list_api_keys)),
             )
-            .route(
-                "/tenants/{slug}/apps/{app_id}/api-keys/{key_id}",
-                web::delete().to(credentials::delete_api_key),
+            .service(
+                resource("/tenants/{slug}/apps/{app_id}/api-keys/{key_id}")
+                    .route(delete().to(credentials::delete_api_key)),
             )
-            .route("/tenants/{slug}/clients", web::post().to(clients::create))
-            .route(
-                "/tenants/{slug}/clients/{client_id}",
-                web::get().to(clients::get),
+            .service(resource("/tenants/{slug}/clients").route(post().to(clients::create)))
+            .service(
+                resource("/tenants/{slug}/clients/{client_id}")
+                    .route(get().to(clients::get))
+                    .route(patch().to(clients::patch)),
             )
-            .route(
-                "/tenants/{slug}/clients/{client_id}",
-                web::patch().to(clients::patch),
+            .service(
+                resource("/tenants/{slug}/credential-profiles")
+                    .route(post().to(credentials::create_profile))
+                    .route(get().to(credentials::list_profiles)),
             )
-            .route(
-                "/tenants/{slug}/credential-profiles",
-                web::post().to(credentials::create_profile),
-            )
-            .route(
-                "/tenants/{slug}/credential-profiles",
-                web::get().to(credentials::list_profiles),
-            )
-            .route("/tenants/{slug}/audit-events", web::get().to(audit::list))
-            .route(
-                "/tenants/{slug}/keys/rotate",
-                web::post().to(tenants::rotate_keys),
-            )
-            .route(
-                "/tenants/{slug}/revocations",
-                web::post().to(tenants::revoke),
-            ),
+            .service(resource("/tenants/{slug}/audit-events").route(get().to(audit::list)))
+            .service(resource("/tenants/{slug}/keys/rotate").route(post().to(tenants::rotate_keys)))
+            .service(resource("/tenants/{slug}/revocations").route(post().to(tenants::revoke))),
     );
 }
 
@@ -87,7 +76,9 @@ async fn require_admin_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .and_then(|token| {
             request
                 .app_data::<web::Data<AppState>>()
@@ -114,6 +105,15 @@ pub async fn json_body<T: DeserializeOwned>(payload: web::Payload) -> Result<T, 
         })?;
     // An empty body is an empty object: every field of the optional-body calls is optional.
     let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+    // serde would also read a struct from a JSON array; the admin API takes objects only.
+    if !matches!(
+        serde_json::from_slice::<serde_json::Value>(bytes),
+        Ok(serde_json::Value::Object(_)) | Err(_)
+    ) {
+        return Err(AdminError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
