@@ -10,6 +10,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::config::Settings;
 use crate::state::AppState;
+use crate::telemetry::GrantdRootSpan;
 
 pub struct Application {
     port: u16,
@@ -56,7 +57,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(request_id_header))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<GrantdRootSpan>::new())
             .app_data(state.clone())
             .configure(crate::routes::configure)
     })

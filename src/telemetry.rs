@@ -36,3 +36,26 @@ where
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(f))
 }
+
+/// The root span of every request: tracing-actix-web's fields (method, route, status, request
+/// id, …) plus the tenant and client id, which handlers fill in.
+pub struct GrantdRootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for GrantdRootSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        tracing_actix_web::root_span!(
+            level = tracing::Level::INFO,
+            request,
+            tenant = tracing::field::Empty,
+            client_id = tracing::field::Empty,
+            error.code = tracing::field::Empty
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

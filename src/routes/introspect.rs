@@ -5,6 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use uuid::Uuid;
 
+use tracing_actix_web::RootSpan;
+
 use super::oauth_form::{self, log_outcome};
 use crate::cache::ClientView;
 use crate::error::OAuthError;
@@ -12,15 +14,16 @@ use crate::state::AppState;
 use crate::token_status::active_access_token;
 use crate::tokens::AccessClaims;
 
-#[tracing::instrument(skip_all, fields(tenant = %slug, client_id = tracing::field::Empty, error.code = tracing::field::Empty))]
 pub async fn introspect(
     request: HttpRequest,
     slug: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
+    span: RootSpan,
 ) -> Result<HttpResponse, OAuthError> {
+    span.record("tenant", slug.as_str());
     let result = handle(&request, &slug, payload, &state).await;
-    log_outcome(&result);
+    log_outcome(&span, &result);
     result
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 
 use super::read_limited;
 use crate::cache::{ClientView, TenantView};
@@ -59,7 +59,9 @@ pub async fn read(
         .map(|v| v.to_str().unwrap_or("\u{0}"));
     let presented = client_auth::presented(authorization, &fields)?;
     let client = client_auth::authenticate(state, &tenant, &presented).await?;
-    tracing::Span::current().record("client_id", client.model.client_id.as_str());
+    if let Some(span) = request.extensions().get::<tracing_actix_web::RootSpan>() {
+        span.record("client_id", client.model.client_id.as_str());
+    }
     Ok(OAuthForm {
         tenant,
         client,
@@ -68,7 +70,7 @@ pub async fn read(
 }
 
 /// Logs the outcome of an OAuth endpoint call at the level its kind deserves.
-pub fn log_outcome<T>(result: &Result<T, OAuthError>) {
+pub fn log_outcome<T>(span: &tracing::Span, result: &Result<T, OAuthError>) {
     match result {
         Ok(_) => tracing::debug!("request granted"),
         Err(OAuthError::Unexpected(e)) => {
@@ -78,7 +80,7 @@ pub fn log_outcome<T>(result: &Result<T, OAuthError>) {
             tracing::warn!(error.cause_chain = ?e, "dependency unavailable")
         }
         Err(e) => {
-            tracing::Span::current().record("error.code", e.code().as_str());
+            span.record("error.code", e.code().as_str());
             tracing::info!(error.code = e.code().as_str(), "request refused");
         }
     }

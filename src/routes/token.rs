@@ -3,21 +3,24 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
+use tracing_actix_web::RootSpan;
+
 use super::oauth_form::{self, log_outcome};
 use crate::error::OAuthError;
 use crate::grants::{dispatch, GrantContext};
 use crate::protocol::TokenRequest;
 use crate::state::AppState;
 
-#[tracing::instrument(skip_all, fields(tenant = %slug, client_id = tracing::field::Empty, error.code = tracing::field::Empty))]
 pub async fn token(
     request: HttpRequest,
     slug: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
+    span: RootSpan,
 ) -> Result<HttpResponse, OAuthError> {
+    span.record("tenant", slug.as_str());
     let result = handle(&request, &slug, payload, &state).await;
-    log_outcome(&result);
+    log_outcome(&span, &result);
     result
 }
 
