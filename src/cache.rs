@@ -60,6 +60,8 @@ pub struct ClientView {
     pub redirect_uris: Vec<String>,
     pub scopes: ScopeSet,
     pub app_ids: Vec<Uuid>,
+    pub credential_profiles: Vec<String>,
+    pub exchange: crate::domain::ExchangePolicy,
 }
 
 impl ClientView {
@@ -73,6 +75,12 @@ impl ClientView {
                 .iter()
                 .filter_map(|s| s.parse().ok())
                 .collect(),
+            credential_profiles: db::strings_of(&model.credential_profiles),
+            exchange: model
+                .exchange
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default(),
             model,
         }
     }

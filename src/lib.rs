@@ -11,6 +11,7 @@ pub mod error;
 pub mod grants;
 pub mod pkce;
 pub mod protocol;
+pub mod resource;
 pub mod routes;
 pub mod startup;
 pub mod state;

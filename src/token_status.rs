@@ -38,13 +38,38 @@ pub async fn active_access_token(
             return Ok(None);
         }
     }
-    let query = RevocationQuery {
+    // Checked at every use, not only at issuance: a client deleted since is a dead token.
+    if state
+        .client(&claims.client_id)
+        .await
+        .map_err(OAuthError::Unavailable)?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let mut query = RevocationQuery {
         jtis: vec![claims.jti.clone()],
         families: claims.fam.iter().cloned().collect(),
         kids: vec![kid.clone()],
         marks: MarkScope::covering(&claims.client_id, &claims.sub, app_id),
         issued_at: claims.iat,
     };
+    // An exchanged token dies with what it was exchanged from. Its sources were active when it
+    // was issued, so a mark that covers a source and postdates this token's `iat` is the only
+    // one that can apply, and comparing with this token's `iat` is exact.
+    for source in &claims.src {
+        query.jtis.push(source.jti.clone());
+        let source_app = source.app_id.as_deref().and_then(|id| id.parse().ok());
+        query.marks.extend(MarkScope::covering(
+            &source.client_id,
+            &claims.sub,
+            source_app,
+        ));
+    }
+    query
+        .marks
+        .sort_by(|a, b| (&a.client, &a.subject, a.app).cmp(&(&b.client, &b.subject, b.app)));
+    query.marks.dedup();
     let revoked = state
         .store
         .is_revoked(tenant.model.id, &query)

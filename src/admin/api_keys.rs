@@ -117,6 +117,15 @@ pub async fn delete(
     let key_id: Uuid = key_id
         .parse()
         .map_err(|_| AdminError::not_found("api key"))?;
+    // Tokens exchanged from the key carry its id as a source; marking it kills them at once. The
+    // mark goes first, so that a failure leaves the key alive (retry) rather than its tokens.
+    let ttl = (crate::protocol::ACCESS_TOKEN_TTL + 60) as u64;
+    let source = crate::grants::token_exchange::api_key_source(key_id);
+    state
+        .store
+        .revoke_jti(tenant.model.id, &source, ttl)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if !db::api_keys::delete(&state.db, app.id, key_id)
         .await
         .map_err(anyhow::Error::from)?

@@ -13,33 +13,11 @@ use super::{
 use crate::cache::TenantView;
 use crate::crypto::random_token;
 use crate::db::{self, json_strings, strings_of};
+use crate::domain::ExchangePolicy;
 use crate::domain::{parse_absolute_uri, parse_display_name};
 use crate::error::AdminError;
 use crate::protocol::{self, GRANT_AUTHORIZATION_CODE};
 use crate::state::AppState;
-
-/// A client's token-exchange policy (RFC 8693), stored with the client.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ExchangePolicy {
-    #[serde(default = "default_subject_token_types")]
-    pub subject_token_types: Vec<String>,
-    #[serde(default)]
-    pub may_act: bool,
-    #[serde(default = "default_max_lifetime")]
-    pub max_lifetime_seconds: i64,
-}
-
-fn default_subject_token_types() -> Vec<String> {
-    vec![
-        protocol::TOKEN_TYPE_ACCESS_TOKEN.to_owned(),
-        protocol::TOKEN_TYPE_API_KEY.to_owned(),
-    ]
-}
-
-fn default_max_lifetime() -> i64 {
-    protocol::APP_SCOPED_TOKEN_TTL
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

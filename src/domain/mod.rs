@@ -1,8 +1,10 @@
 //! Parsed values: once a string becomes one of these, it is known to be well formed.
+mod exchange_policy;
 mod form;
 mod scope;
 mod text;
 
+pub use exchange_policy::ExchangePolicy;
 pub use form::{parse_form, FormError};
 pub use scope::{is_scope_token, ScopeSet};
 pub use text::{

@@ -48,6 +48,7 @@ pub async fn grant(
             scope: &scope,
             ttl_secs: ACCESS_TOKEN_TTL,
             family: None,
+            exchange: Default::default(),
         },
         ctx.now,
     )

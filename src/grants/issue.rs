@@ -17,6 +17,15 @@ pub struct AccessTokenSpec<'a> {
     pub scope: &'a ScopeSet,
     pub ttl_secs: i64,
     pub family: Option<String>,
+    pub exchange: ExchangeClaims,
+}
+
+/// What an exchanged token carries beyond the usual claims.
+#[derive(Default)]
+pub struct ExchangeClaims {
+    pub cred_profile: Option<String>,
+    pub act: Option<serde_json::Value>,
+    pub src: Vec<crate::tokens::Source>,
 }
 
 pub async fn issue_access_token(
@@ -41,8 +50,9 @@ pub async fn issue_access_token(
         jti: Uuid::new_v4().simple().to_string(),
         tid: tenant.model.id.to_string(),
         app_id: spec.app_id.map(|id| id.to_string()),
-        cred_profile: None,
-        act: None,
+        cred_profile: spec.exchange.cred_profile,
+        act: spec.exchange.act,
+        src: spec.exchange.src,
         fam: spec.family,
     };
     let token = signer.sign(&claims)?;

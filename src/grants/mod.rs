@@ -5,10 +5,11 @@ mod issue;
 pub mod records;
 pub mod refresh_token;
 mod target;
+pub mod token_exchange;
 
 use chrono::{DateTime, Utc};
 
-pub use issue::{issue_access_token, AccessTokenSpec};
+pub use issue::{issue_access_token, AccessTokenSpec, ExchangeClaims};
 pub use target::resolve_target;
 
 use crate::cache::{ClientView, TenantView};
@@ -46,6 +47,7 @@ pub async fn dispatch(
         protocol::GRANT_CLIENT_CREDENTIALS => client_credentials::grant(ctx, request).await,
         protocol::GRANT_AUTHORIZATION_CODE => authorization_code::grant(ctx, request).await,
         protocol::GRANT_REFRESH_TOKEN => refresh_token::grant(ctx, request).await,
+        protocol::GRANT_TOKEN_EXCHANGE => token_exchange::grant(ctx, request).await,
         _ => Err(OAuthError::unsupported_grant_type(
             "this grant_type is not supported yet",
         )),

@@ -135,6 +135,7 @@ pub async fn issue_user_tokens(
             scope: &scope,
             ttl_secs: ACCESS_TOKEN_TTL,
             family: Some(record.family.clone()),
+            exchange: Default::default(),
         },
         now,
     )

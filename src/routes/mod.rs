@@ -5,6 +5,7 @@ mod body;
 mod health;
 mod introspect;
 mod jwks;
+mod key_context;
 mod metadata;
 mod oauth_form;
 mod revoke;
@@ -61,7 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/token").route(post().to(token::token)))
                 .service(resource("/revoke").route(post().to(revoke::revoke)))
-                .service(resource("/introspect").route(post().to(introspect::introspect))),
+                .service(resource("/introspect").route(post().to(introspect::introspect)))
+                .service(resource("/key-context").route(post().to(key_context::key_context))),
         )
         .service(web::scope("/admin/v1").configure(admin::configure));
 }

@@ -87,6 +87,7 @@ mod tests {
             app_id: None,
             cred_profile: None,
             act: None,
+            src: vec![],
             fam: None,
         }
     }

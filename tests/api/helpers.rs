@@ -363,6 +363,23 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The tenant's audit events once one matches `wanted` (the log is written in batches),
+    /// polling for at most three seconds.
+    pub async fn audit_events_with(
+        &self,
+        slug: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let start = Instant::now();
+        loop {
+            let events = self.audit_events(slug).await;
+            if events.iter().any(&wanted) || start.elapsed() > Duration::from_secs(3) {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     pub async fn audit_events(&self, slug: &str) -> Vec<Value> {
         let (status, body) = self
             .admin(

@@ -6,5 +6,7 @@ mod health;
 mod helpers;
 mod junk;
 mod logs;
+mod resource;
 mod revocation;
 mod store_contract;
+mod token_exchange;

@@ -1,0 +1,113 @@
+//! The subject of an exchange: an active access token of this tenant, or an app's API key.
+use uuid::Uuid;
+
+use super::GrantContext;
+use crate::crypto::constant_time_eq;
+use crate::db;
+use crate::domain::ScopeSet;
+use crate::error::OAuthError;
+use crate::protocol::{TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_API_KEY};
+use crate::token_status::active_access_token;
+use crate::tokens::Source;
+
+pub struct Subject {
+    pub sub: String,
+    pub scope: ScopeSet,
+    /// Unix seconds; `None` for an API key.
+    pub expires_at: Option<i64>,
+    pub family: Option<String>,
+    pub sources: Vec<Source>,
+    /// The subject's own delegation chain.
+    pub act: Option<serde_json::Value>,
+}
+
+pub fn check_type(token_type: &str) -> Result<(), OAuthError> {
+    match token_type {
+        TOKEN_TYPE_ACCESS_TOKEN | TOKEN_TYPE_API_KEY => Ok(()),
+        _ => Err(OAuthError::invalid_request(
+            "unsupported subject_token_type",
+        )),
+    }
+}
+
+pub async fn resolve(
+    ctx: &GrantContext<'_>,
+    token_type: &str,
+    token: &str,
+    target: Uuid,
+) -> Result<Subject, OAuthError> {
+    if token_type == TOKEN_TYPE_API_KEY {
+        return api_key(ctx, token, target).await;
+    }
+    let active = active_access_token(ctx.state, ctx.tenant, token)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the subject token is not active"))?;
+    let claims = active.claims;
+    // An app-scoped token stays at its app: it cannot be exchanged into another app's token.
+    if claims
+        .app_id
+        .as_deref()
+        .is_some_and(|app| app != target.to_string())
+    {
+        return Err(OAuthError::invalid_target(
+            "the subject token is scoped to another app",
+        ));
+    }
+    let mut sources = claims.src.clone();
+    sources.push(Source {
+        jti: claims.jti.clone(),
+        client_id: claims.client_id.clone(),
+        app_id: claims.app_id.clone(),
+    });
+    Ok(Subject {
+        scope: claims
+            .scope
+            .as_deref()
+            .and_then(ScopeSet::parse)
+            .unwrap_or_default(),
+        sub: claims.sub,
+        expires_at: Some(claims.exp),
+        family: claims.fam,
+        sources,
+        act: claims.act,
+    })
+}
+
+async fn api_key(ctx: &GrantContext<'_>, key: &str, target: Uuid) -> Result<Subject, OAuthError> {
+    let invalid = || OAuthError::invalid_grant("the API key is not valid");
+    if !key.starts_with(crate::admin::api_keys::KEY_PREFIX) || key.len() > 128 {
+        return Err(invalid());
+    }
+    let digest = ctx.state.crypto.secret_digest(key);
+    let found = db::api_keys::find_by_hash(&ctx.state.db, &digest)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?
+        .filter(|k| k.tenant_id == ctx.tenant.model.id && constant_time_eq(&k.key_hash, &digest))
+        .ok_or_else(invalid)?;
+    if found.app_id != target {
+        tracing::warn!(target: "security", key_id = %found.id, "an API key was presented for another app");
+        return Err(OAuthError::invalid_target(
+            "the API key belongs to another app",
+        ));
+    }
+    let app = ctx.tenant.apps.get(&found.app_id).ok_or_else(invalid)?;
+    super::touch_api_key(ctx.state, found.id, found.last_used_at);
+    Ok(Subject {
+        sub: format!("apikey:{}", found.id),
+        scope: app.scopes.clone(),
+        expires_at: None,
+        family: None,
+        sources: vec![Source {
+            jti: api_key_source(found.id),
+            client_id: "apikey".into(),
+            app_id: Some(found.app_id.to_string()),
+        }],
+        act: None,
+    })
+}
+
+/// The revocation id of an API key: deleting the key marks it, and with it every token
+/// exchanged from the key.
+pub fn api_key_source(key_id: Uuid) -> String {
+    format!("apikey:{key_id}")
+}
