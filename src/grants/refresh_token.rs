@@ -27,6 +27,24 @@ pub async fn grant(
     let tenant_id = ctx.tenant.model.id;
     let digest = bound_digest(client_id, presented);
     let now = ctx.now.timestamp();
+    // A scope the token cannot grant is refused before the token is used up by the rotation.
+    if let Some(raw) = request.scope.as_deref() {
+        let asked =
+            ScopeSet::parse(raw).ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
+        let peeked = ctx
+            .state
+            .store
+            .peek_once(tenant_id, OnceKind::RefreshToken, &digest)
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.into()))?;
+        let granted = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok());
+        if granted.is_some_and(|r| !asked.is_subset(&ScopeSet::parse(&r.scope).unwrap_or_default()))
+        {
+            return Err(OAuthError::invalid_scope(
+                "a refresh may narrow the scope, never widen it",
+            ));
+        }
+    }
     let taken = ctx
         .state
         .store

@@ -231,3 +231,27 @@ impl ResourceServerBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn verification_can_run_on_any_executor_thread() {
+        let kit =
+            ResourceServer::builder("https://as.example/t/a", "https://as.example/t/a/apps/x")
+                .build()
+                .unwrap();
+        assert_send(&kit.verify("token"));
+    }
+
+    #[test]
+    fn a_relative_issuer_is_refused_at_build() {
+        assert!(ResourceServer::builder("/t/a", "aud").build().is_err());
+        assert!(ResourceServer::builder("https://as.example/t/a", "")
+            .build()
+            .is_err());
+    }
+}

@@ -50,7 +50,9 @@ async fn handle(
             body["active"] = json!(true);
             body["token_type"] = json!("Bearer");
             if let Some(fields) = body.as_object_mut() {
+                // Provenance links are revocation bookkeeping, not claims a resource server needs.
                 fields.remove("fam");
+                fields.remove("src");
             }
             body
         }

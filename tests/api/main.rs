@@ -6,6 +6,8 @@ mod health;
 mod helpers;
 mod junk;
 mod logs;
+mod multi_node;
+mod outage;
 mod resource;
 mod revocation;
 mod store_contract;
