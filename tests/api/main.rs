@@ -1,6 +1,7 @@
 //! Integration tests: grantd over real HTTP, against a real Redis and a real database.
 mod admin;
 mod authorization_code;
+mod chat_api;
 mod client_credentials;
 mod health;
 mod helpers;
