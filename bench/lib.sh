@@ -11,11 +11,16 @@
 #   bench_setup_tenant               # tenant "bench" + app -> $ISSUER, $APP_ID, $APP_AUDIENCE, metadata
 #   bench_create_client NAME '["client_credentials"]'   # -> $CLIENT_ID, $CLIENT_SECRET, $BASIC
 #   bench_wrk LABEL URL BODY BASIC OUT.json [PID]        # warm-up + measured wrk run
+#   bench_wrk_lua LUA LABEL URL BODY BASIC OUT.json [PID] # the same with another wrk script
 #   bench_peak_rss_kib "$GRANTD_PID"
 #   bench_run_peer OUT.json          # the shared oidc-provider peer, same wrk settings
 # Helpers: bench_admin METHOD PATH [JSON] (admin API, checks 201/200), bench_metadata FIELD (the
 # tenant's RFC 8414 metadata), bench_token FORM_BODY (one checked token request with Basic auth),
-# bench_http STATUS METHOD URL [curl args], bench_field JSON FIELD, bench_stop_grantd/_redis.
+# bench_http STATUS METHOD URL [curl args], bench_field JSON FIELD, bench_stop_grantd/_redis,
+# bench_collect URL BODY BASIC N FILE (N distinct tokens, fast, with wrk), bench_jwt_claims TOKEN,
+# bench_pf BOOL (PASS/FAIL), bench_save NAME JSON (-> bench/out/NAME-<time>.json).
+# wrk runs also report the CPU (in cores) of wrk, Redis, the machine and other processes
+# (other_cpu_util: > 0.15 means something else ran on the machine and the figures are noisy).
 # Everything started here is stopped by PID, and the temp dir removed, when the script exits.
 # All traffic goes to 127.0.0.1; every wait and every load run is bounded in time.
 #
@@ -24,6 +29,8 @@
 #   GRANTD_BIN=<binary>   use this binary, do not build     NO_BUILD=1   use target/release/grantd as is
 #   SHARED_DIR=<dir>      the shared folder (default: <repo>/../shared)
 #   PEER=0                skip the peer run                 KEEP_TMP=1   keep the temp dir (logs)
+#   PERF=1                sample the server with perf during each measured run (bench/out/*-perf-*.txt)
+#   QUIET_WAIT=60         before each load run, wait up to this many s for an idle machine (0 = no)
 
 BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${DURATION:-20}
@@ -345,34 +352,151 @@ bench_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 bench_peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # bench_cpu_ticks PID — utime + stime in clock ticks.
 bench_cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# bench_children_ticks PID — cutime + cstime of PID: the CPU of the children it has reaped.
+bench_children_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $14 + $15}'; }
+# bench_machine_ticks — "busy steal" clock ticks of all CPUs (busy = user nice system irq softirq).
+bench_machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $9}' /proc/stat; }
+
+# bench_perf_report LABEL — with PERF=1, the server was sampled by `perf record -g` during the
+# measured run; writes the flat profile (self time by symbol, and by shared object) to
+# bench/out/LABEL-perf-<time>.txt and prints its top lines.
+bench_perf_report() {
+  local data=$BENCH_TMP/$1.perf.data file
+  [[ -s $data ]] || return 0
+  mkdir -p "$BENCH_REPO/bench/out"
+  file=$BENCH_REPO/bench/out/$1-perf-$(date -u +%Y%m%dT%H%M%SZ).txt
+  {
+    timeout 120 perf report -i "$data" --no-children --sort dso --percent-limit 1 --stdio 2>/dev/null | grep -v '^$'
+    timeout 120 perf report -i "$data" --no-children --sort symbol --percent-limit 0.5 -g none --stdio 2>/dev/null | grep -v '^$'
+  } >"$file" || true
+  bench_log "    perf profile of the server (self time): $file"
+  grep -E '^ +[0-9.]+%' "$file" | sed -n '1,30p' | cut -c1-150 | sed 's/^/      /'
+}
+
+# bench_wait_quiet — waits (at most QUIET_WAIT s, default 60; 0 = do not wait) until the machine
+# has been nearly idle (< 0.25 cores busy) for 3 s in a row, so that a run is not measured while
+# something else (a build, a test suite) uses the cores. Says so when it gives up.
+bench_wait_quiet() {
+  local max=${QUIET_WAIT:-60} start=$SECONDS quiet=0 a b busy waited=0
+  ((max > 0)) || return 0
+  a=$(bench_machine_ticks)
+  while ((quiet < 3)); do
+    if ((SECONDS - start >= max)); then
+      bench_log "    machine still busy after ${max}s (QUIET_WAIT); measuring anyway"
+      return 0
+    fi
+    sleep 1
+    b=$(bench_machine_ticks)
+    busy=$((${b% *} - ${a% *}))
+    a=$b
+    if ((busy * 4 < $(getconf CLK_TCK))); then quiet=$((quiet + 1)); else quiet=0 waited=1; fi
+  done
+  if ((waited)); then bench_log "    waited $((SECONDS - start)) s for the machine to be idle"; fi
+}
 
 # bench_wrk LABEL URL BODY BASIC OUT_JSON [SERVER_PID] — WARMUP s of warm-up, then a DURATION s
 # wrk run with --latency and the shared form-post.lua; prints wrk's report and writes its
 # WRK_JSON object to OUT_JSON (plus server_cpu_s / server_cpu_util when SERVER_PID is given).
 bench_wrk() {
-  local label=$1 url=$2 body=$3 basic=$4 out=$5 pid=${6:-} t0="" t1="" report json
+  bench_wrk_lua "$BENCH_LUA" "$@"
+}
+
+# bench_wrk_lua LUA LABEL URL BODY BASIC OUT_JSON [SERVER_PID] — bench_wrk with another wrk
+# script (which must print a `WRK_JSON {...}` line with at least duration_s). The script gets
+# WRK_BODY, WRK_BASIC and WRK_THREADS; export anything else it reads before calling this.
+bench_wrk_lua() {
+  local lua=$1 label=$2 url=$3 body=$4 basic=$5 out=$6 pid=${7:-} t0="" t1="" report json
   bench_loopback_only "$url"
+  [[ -r $lua ]] || bench_die "missing wrk script $lua"
   report=$BENCH_TMP/$label.wrk.txt
+  bench_wait_quiet
   if ((WARMUP > 0)); then
-    WRK_BODY=$body WRK_BASIC=$basic timeout $((WARMUP + 30)) \
-      wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$BENCH_LUA" "$url" >/dev/null
+    WRK_BODY=$body WRK_BASIC=$basic WRK_THREADS=$THREADS timeout $((WARMUP + 30)) \
+      wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$lua" "$url" >"$BENCH_TMP/$label.warmup.txt"
   fi
+  # CPU accounting over the measured run, in cores: the server, wrk (a reaped child of this
+  # shell), Redis, the whole machine, and what is left: other processes on the machine.
+  local self=$BASHPID m0 m1 w0 w1 r0=0 r1=0
+  m0=$(bench_machine_ticks)
+  w0=$(bench_children_ticks "$self")
+  if [[ -n $REDIS_PID ]] && bench_alive "$REDIS_PID"; then r0=$(bench_cpu_ticks "$REDIS_PID"); fi
   if [[ -n $pid ]]; then t0=$(bench_cpu_ticks "$pid"); fi
-  WRK_BODY=$body WRK_BASIC=$basic timeout $((DURATION + 30)) \
-    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$BENCH_LUA" "$url" >"$report"
+  local perf_pid=""
+  if [[ ${PERF:-0} == 1 && -n $pid ]]; then
+    command -v perf >/dev/null || bench_die "PERF=1 needs perf (apt-get install linux-perf)"
+    timeout $((DURATION + 30)) perf record -q -F 499 -g -p "$pid" -o "$BENCH_TMP/$label.perf.data" \
+      -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  WRK_BODY=$body WRK_BASIC=$basic WRK_THREADS=$THREADS timeout $((DURATION + 30)) \
+    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$lua" "$url" >"$report"
   if [[ -n $pid ]]; then t1=$(bench_cpu_ticks "$pid"); fi
+  if [[ -n $perf_pid ]]; then
+    wait "$perf_pid" || true
+    bench_perf_report "$label"
+  fi
+  if [[ -n $REDIS_PID ]] && bench_alive "$REDIS_PID"; then r1=$(bench_cpu_ticks "$REDIS_PID"); fi
+  w1=$(bench_children_ticks "$self")
+  m1=$(bench_machine_ticks)
   sed -n '/^Running/,/^Transfer/p' "$report" | sed 's/^/    /'
   json=$(sed -n 's/^WRK_JSON //p' "$report")
   [[ -n $json ]] || bench_die "no WRK_JSON line from wrk ($label): $(cat "$report")"
-  if [[ -n $pid ]]; then
-    jq -c --argjson t0 "$t0" --argjson t1 "$t1" --argjson hz "$(getconf CLK_TCK)" \
-      '. + {server_cpu_s: ((($t1 - $t0) / $hz) * 100 | round / 100)}
-         | . + {server_cpu_util: ((.server_cpu_s / .duration_s) * 100 | round / 100)}' \
-      <<<"$json" >"$out"
-  else
-    printf '%s\n' "$json" >"$out"
-  fi
+  jq -c --arg t0 "$t0" --arg t1 "$t1" --argjson hz "$(getconf CLK_TCK)" \
+    --argjson w "$((w1 - w0))" --argjson r "$((r1 - r0))" \
+    --argjson m "$((${m1% *} - ${m0% *}))" --argjson st "$((${m1#* } - ${m0#* }))" '
+    def cores(t): ((t / $hz / .duration_s) * 100 | round / 100);
+    (if $t0 != "" then ($t1 | tonumber) - ($t0 | tonumber) else 0 end) as $s
+    | (if $t0 != "" then {server_cpu_s: (($s / $hz) * 100 | round / 100), server_cpu_util: cores($s)} else {} end) as $server
+    | . + $server + {wrk_cpu_util: cores($w), redis_cpu_util: cores($r), machine_cpu_util: cores($m),
+                     steal_util: cores($st), other_cpu_util: ([cores($m - $s - $w - $r), 0] | max)}' \
+    <<<"$json" >"$out"
   bench_log "    $(cat "$out")"
+  if jq -e '.other_cpu_util >= 0.15' "$out" >/dev/null; then
+    bench_log "    WARNING: other processes used $(jq .other_cpu_util "$out") cores during this run; the figures are not clean"
+  fi
+}
+
+# bench_collect URL BODY BASIC WANT OUT_FILE [FIELD] — collects WANT distinct values of FIELD
+# (default access_token) from 200 answers to the same form POST, with wrk (bench/wrk/collect.lua:
+# about 20,000 tokens/s here), one per line in OUT_FILE. Bounded: at most COLLECT_SECS (default
+# 2 + WANT/5000) s per attempt (wrk runs that long even when done early), then one attempt 3x as
+# long; dies with fewer than WANT.
+bench_collect() {
+  local url=$1 body=$2 basic=$3 want=$4 out=$5 field=${6:-access_token} secs attempt got=0
+  bench_loopback_only "$url"
+  secs=${COLLECT_SECS:-$((2 + want / 5000))}
+  for attempt in 1 2; do
+    WRK_BODY=$body WRK_BASIC=$basic WRK_FIELD=$field WRK_WANT=$want WRK_THREADS=$THREADS \
+      WRK_OUT=$out timeout $((secs + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" \
+      -s "$BENCH_REPO/bench/wrk/collect.lua" "$url" >"$BENCH_TMP/collect.txt" ||
+      bench_die "wrk (collect) failed: $(cat "$BENCH_TMP/collect.txt")"
+    got=$(sort -u "$out" | wc -l)
+    ((got >= want)) && break
+    bench_log "    collected only $got of $want values in ${secs}s; trying again for longer"
+    secs=$((secs * 3))
+  done
+  ((got >= want)) || bench_die "collected only $got of $want distinct values: $(grep COLLECT_JSON "$BENCH_TMP/collect.txt")"
+  bench_log "    $(sed -n 's/^COLLECT_JSON //p' "$BENCH_TMP/collect.txt")"
+}
+
+# bench_jwt_claims TOKEN — the payload (claims) of a compact JWS as JSON.
+bench_jwt_claims() {
+  local p
+  p=$(cut -d. -f2 <<<"$1" | tr '_-' '/+')
+  while ((${#p} % 4)); do p+='='; done
+  base64 -d <<<"$p" 2>/dev/null
+}
+
+# bench_pf true|false — PASS or FAIL.
+bench_pf() { if [[ $1 == true ]]; then printf PASS; else printf FAIL; fi; }
+
+# bench_save NAME JSON — writes JSON to bench/out/NAME-<UTC time>.json; prints the path.
+bench_save() {
+  local file
+  mkdir -p "$BENCH_REPO/bench/out"
+  file=$BENCH_REPO/bench/out/$1-$(date -u +%Y%m%dT%H%M%SZ).json
+  printf '%s\n' "$2" >"$file"
+  printf '%s\n' "$file"
 }
 
 # bench_run_peer OUT_JSON [extra env assignments...] — one run of the shared oidc-provider peer

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod grants;
+pub mod metrics;
 pub mod pkce;
 pub mod protocol;
 pub mod resource;

@@ -30,6 +30,7 @@ impl Application {
         for warning in settings.dev_default_warnings() {
             tracing::warn!("{warning}");
         }
+        crate::metrics::handle();
         let state = web::Data::new(AppState::connect(&settings).await?);
         let server = serve(listener, state.clone())?;
         tracing::info!(%address, public_url = %state.public_url, "grantd is listening");
@@ -56,6 +57,7 @@ impl Application {
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(crate::metrics::track_requests))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::<GrantdRootSpan>::new())
             .app_data(state.clone())

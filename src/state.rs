@@ -13,7 +13,7 @@ use crate::cache::{build_tenant_view, Cache, ClientView, TenantView};
 use crate::config::Settings;
 use crate::crypto::Crypto;
 use crate::db;
-use crate::store::{MemoryStore, RedisStore, StateStore};
+use crate::store::{MemoryStore, Metered, RedisStore, StateStore};
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -31,10 +31,10 @@ impl AppState {
         let master_key = settings.load_master_key()?;
         let db = connect_database(settings.database_url.expose_secret()).await?;
         let store: Arc<dyn StateStore> = match &settings.redis_url {
-            Some(url) => {
-                Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?)
-            }
-            None => Arc::new(MemoryStore::new(&settings.redis_prefix)),
+            Some(url) => Arc::new(Metered(
+                RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?,
+            )),
+            None => Arc::new(Metered(MemoryStore::new(&settings.redis_prefix))),
         };
         Ok(Self {
             audit: AuditLog::start(db.clone()),

@@ -77,6 +77,7 @@ pub async fn revoke(
         app,
     };
     let at = Utc::now().timestamp();
+    crate::metrics::revocation("bulk");
     state
         .store
         .revoke_before(tenant.model.id, &scope, at, REFRESH_TOKEN_TTL as u64)

@@ -56,6 +56,7 @@ pub async fn issue_access_token(
         fam: spec.family,
     };
     let token = signer.sign(&claims)?;
+    crate::metrics::token_issued(spec.grant_type, &tenant.model.slug);
     state
         .audit(AuditEntry {
             tenant_id: Some(tenant.model.id),

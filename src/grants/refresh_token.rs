@@ -61,6 +61,7 @@ pub async fn grant(
         Taken::Used(payload) => {
             let record: RefreshRecord =
                 serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
+            crate::metrics::refresh_reuse_detected();
             revoke_family(ctx, &record, "refresh token reused").await?;
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; its family is revoked",
@@ -213,6 +214,7 @@ pub async fn revoke_family_id(
     tenant_id: Uuid,
     family: &str,
 ) -> Result<(), OAuthError> {
+    crate::metrics::revocation("refresh_family");
     state
         .store
         .revoke_family(tenant_id, family, REFRESH_TOKEN_TTL as u64)

@@ -2,11 +2,13 @@
 pub mod admin;
 mod authorize;
 mod body;
+mod docs;
 mod health;
 mod introspect;
 mod jwks;
 mod key_context;
 mod metadata;
+mod metrics;
 mod oauth_form;
 mod revoke;
 mod token;
@@ -34,6 +36,48 @@ async fn method_not_allowed() -> actix_web::HttpResponse {
         .json(serde_json::json!({"error": "method_not_allowed", "message": "this method is not allowed here"}))
 }
 
+/// Every (method, path) the server serves, as the OpenAPI spec names them. `tests/api/spec.rs`
+/// checks that each is served and that the spec lists exactly these.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.yaml"),
+    ("get", "/docs"),
+    ("get", "/docs/redoc.standalone.js"),
+    ("get", "/.well-known/oauth-authorization-server/t/{slug}"),
+    ("get", "/t/{slug}/.well-known/oauth-authorization-server"),
+    ("get", "/t/{slug}/jwks.json"),
+    ("get", "/t/{slug}/authorize"),
+    ("post", "/t/{slug}/authorize"),
+    ("post", "/t/{slug}/token"),
+    ("post", "/t/{slug}/revoke"),
+    ("post", "/t/{slug}/introspect"),
+    ("post", "/t/{slug}/key-context"),
+    ("post", "/admin/v1/tenants"),
+    ("get", "/admin/v1/tenants/{slug}"),
+    ("patch", "/admin/v1/tenants/{slug}"),
+    ("post", "/admin/v1/tenants/{slug}/users"),
+    ("post", "/admin/v1/tenants/{slug}/apps"),
+    ("get", "/admin/v1/tenants/{slug}/apps"),
+    ("get", "/admin/v1/tenants/{slug}/apps/{app_id}"),
+    ("patch", "/admin/v1/tenants/{slug}/apps/{app_id}"),
+    ("post", "/admin/v1/tenants/{slug}/apps/{app_id}/api-keys"),
+    ("get", "/admin/v1/tenants/{slug}/apps/{app_id}/api-keys"),
+    (
+        "delete",
+        "/admin/v1/tenants/{slug}/apps/{app_id}/api-keys/{key_id}",
+    ),
+    ("post", "/admin/v1/tenants/{slug}/clients"),
+    ("get", "/admin/v1/tenants/{slug}/clients/{client_id}"),
+    ("patch", "/admin/v1/tenants/{slug}/clients/{client_id}"),
+    ("post", "/admin/v1/tenants/{slug}/credential-profiles"),
+    ("get", "/admin/v1/tenants/{slug}/credential-profiles"),
+    ("post", "/admin/v1/tenants/{slug}/keys/rotate"),
+    ("post", "/admin/v1/tenants/{slug}/revocations"),
+    ("get", "/admin/v1/tenants/{slug}/audit-events"),
+];
+
 /// A resource that answers 405 to the methods it does not serve.
 pub fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
@@ -43,6 +87,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let get = web::get;
     let post = web::post;
     cfg.service(resource("/healthz").route(get().to(health::healthz)))
+        .service(resource("/metrics").route(get().to(metrics::metrics)))
+        .service(resource("/openapi.yaml").route(get().to(docs::openapi_yaml)))
+        .service(resource("/docs").route(get().to(docs::docs_page)))
+        .service(resource("/docs/redoc.standalone.js").route(get().to(docs::redoc_js)))
         .service(resource("/readyz").route(get().to(health::readyz)))
         .service(
             resource("/.well-known/oauth-authorization-server/t/{slug}")

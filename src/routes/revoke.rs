@@ -50,6 +50,7 @@ async fn handle(
                 .revoke_jti(tenant_id, &claims.jti, ttl)
                 .await
                 .map_err(|e| OAuthError::Unavailable(e.into()))?;
+            crate::metrics::revocation("access_token");
             Some(format!("jti:{}", claims.jti))
         }
     } else {

@@ -3,6 +3,7 @@
 //! for a single dev node. Both pass the same contract tests (`tests/api/store_contract.rs`).
 mod keys;
 mod memory;
+mod metered;
 mod redis;
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 
 pub use keys::KeyBuilder;
 pub use memory::MemoryStore;
+pub use metered::Metered;
 pub use redis::RedisStore;
 
 /// The store could not answer; callers fail closed with 503.

@@ -11,7 +11,7 @@ use crate::token_exchange::{world, World, API_KEY};
 
 #[path = "../../examples/chat_api.rs"]
 #[allow(dead_code)]
-mod chat_api;
+mod example;
 
 #[tokio::test]
 async fn permanent_key_to_exchange_to_api_call_to_revocation() {
@@ -28,7 +28,7 @@ async fn permanent_key_to_exchange_to_api_call_to_revocation() {
     let kit = grantd::resource::ResourceServer::builder(&w.issuer, World::aud(&w.x))
         .build()
         .unwrap();
-    let key_context = chat_api::KeyContext {
+    let key_context = example::KeyContext {
         endpoint: format!("{}/key-context", w.issuer),
         client_id: w.rs.id.clone(),
         client_secret: w.rs.secret.clone(),
@@ -37,7 +37,7 @@ async fn permanent_key_to_exchange_to_api_call_to_revocation() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let api = format!("http://{}/v1/chat-messages", listener.local_addr().unwrap());
     let server = HttpServer::new(move || {
-        App::new().configure(|cfg| chat_api::configure(cfg, kit.clone(), key_context.clone()))
+        App::new().configure(|cfg| example::configure(cfg, kit.clone(), key_context.clone()))
     })
     .listen(listener)
     .unwrap()

@@ -1,6 +1,7 @@
 //! Integration tests: grantd over real HTTP, against a real Redis and a real database.
 mod admin;
 mod authorization_code;
+mod browser;
 mod chat_api;
 mod client_credentials;
 mod health;
@@ -11,5 +12,6 @@ mod multi_node;
 mod outage;
 mod resource;
 mod revocation;
+mod spec;
 mod store_contract;
 mod token_exchange;

@@ -22,6 +22,7 @@ pub async fn grant(
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     let result = exchange(ctx, request).await;
+    crate::metrics::exchange(if result.is_ok() { "granted" } else { "refused" });
     let (outcome, detail) = match &result {
         Ok((_, detail)) => (Outcome::Granted, detail.clone()),
         Err(OAuthError::Rejected { code, description }) => {
