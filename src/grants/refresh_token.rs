@@ -27,27 +27,19 @@ pub async fn grant(
     let tenant_id = ctx.tenant.model.id;
     let digest = bound_digest(client_id, presented);
     let now = ctx.now.timestamp();
-    // A scope the token cannot grant is refused before the token is used up by the rotation.
-    if let Some(raw) = request.scope.as_deref() {
-        let asked =
-            ScopeSet::parse(raw).ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
-        let peeked = ctx
-            .state
-            .store
-            .peek_once(tenant_id, OnceKind::RefreshToken, &digest)
-            .await
-            .map_err(|e| OAuthError::Unavailable(e.into()))?;
-        let granted = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok());
-        if granted.is_some_and(|r| !asked.is_subset(&ScopeSet::parse(&r.scope).unwrap_or_default()))
-        {
-            return Err(OAuthError::invalid_scope(
-                "a refresh may narrow the scope, never widen it",
-            ));
-        }
+    let store = &ctx.state.store;
+    // Everything that can refuse the request is checked on a read of the token first, and the
+    // rotation is the last step: of concurrent uses exactly one then succeeds, even while the
+    // others, finding the token used, revoke its family (which then kills what the winner got).
+    let peeked = store
+        .peek_once(tenant_id, OnceKind::RefreshToken, &digest)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    if let Some(record) = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok()) {
+        check(ctx, &record, now).await?;
+        narrowed_scope(request, &record)?;
     }
-    let taken = ctx
-        .state
-        .store
+    let taken = store
         .take_once(
             tenant_id,
             OnceKind::RefreshToken,
@@ -73,28 +65,41 @@ pub async fn grant(
             ))
         }
     };
+    let scope = narrowed_scope(request, &record)?;
+    let next = RefreshRecord {
+        scope: scope.to_string(),
+        issued_at: now,
+        ..record
+    };
+    issue_user_tokens(ctx, GRANT_REFRESH_TOKEN, next, ctx.now).await
+}
+
+/// The family must be alive and unrevoked, and its user and app still active: a deleted user or
+/// a disabled app ends the family.
+async fn check(ctx: &GrantContext<'_>, record: &RefreshRecord, now: i64) -> Result<(), OAuthError> {
     if record.family_expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
+    let tenant_id = ctx.tenant.model.id;
+    let query = RevocationQuery {
+        families: vec![record.family.clone()],
+        marks: MarkScope::covering(
+            &record.client_id,
+            &record.user_id.to_string(),
+            record.app_id,
+        ),
+        issued_at: record.issued_at,
+        ..Default::default()
+    };
     let revoked = ctx
         .state
         .store
-        .is_revoked(
-            tenant_id,
-            &RevocationQuery {
-                families: vec![record.family.clone()],
-                marks: MarkScope::covering(client_id, &record.user_id.to_string(), record.app_id),
-                issued_at: record.issued_at,
-                ..Default::default()
-            },
-        )
+        .is_revoked(tenant_id, &query)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
     if revoked {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
-    // The user and the app are checked again on every refresh: a deleted user or a disabled app
-    // ends the family.
     let user = db::users::find(&ctx.state.db, tenant_id, record.user_id)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
@@ -102,31 +107,28 @@ pub async fn grant(
         .app_id
         .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
     if user.is_none() || !app_ok {
-        revoke_family(ctx, &record, "user or app no longer active").await?;
+        revoke_family(ctx, record, "user or app no longer active").await?;
         return Err(OAuthError::invalid_grant(
             "the user or the app is no longer active",
         ));
     }
+    Ok(())
+}
+
+/// `scope` may narrow what the family was granted, never widen it.
+fn narrowed_scope(request: &TokenRequest, record: &RefreshRecord) -> Result<ScopeSet, OAuthError> {
     let granted = ScopeSet::parse(&record.scope).unwrap_or_default();
-    let scope = match request.scope.as_deref() {
-        Some(raw) => {
-            let asked = ScopeSet::parse(raw)
-                .ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
-            if !asked.is_subset(&granted) {
-                return Err(OAuthError::invalid_scope(
-                    "a refresh may narrow the scope, never widen it",
-                ));
-            }
-            asked
-        }
-        None => granted,
+    let Some(raw) = request.scope.as_deref() else {
+        return Ok(granted);
     };
-    let next = RefreshRecord {
-        scope: scope.to_string(),
-        issued_at: now,
-        ..record
-    };
-    issue_user_tokens(ctx, GRANT_REFRESH_TOKEN, next, ctx.now).await
+    let asked =
+        ScopeSet::parse(raw).ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
+    if !asked.is_subset(&granted) {
+        return Err(OAuthError::invalid_scope(
+            "a refresh may narrow the scope, never widen it",
+        ));
+    }
+    Ok(asked)
 }
 
 /// Issues an access token and the next refresh token of `record`'s family.

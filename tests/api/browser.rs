@@ -33,7 +33,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long any one step in the browser may take.
 const STEP: Duration = Duration::from_secs(20);
 /// The key of an element reference in WebDriver's JSON.
-const ELEMENT: &str = "element-6066-11e4-a52a-4f735466cecf";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// `chromedriver` on a free port, in a process group of its own that also holds the Chromium
 /// it starts; the whole group is killed when this is dropped, so a failing test leaves no
@@ -246,10 +246,7 @@ impl Browser {
             )
             .await;
         for label in labels.as_array().unwrap() {
-            let label = El(label[ELEMENT]
-                .as_str()
-                .unwrap_or_else(|| panic!("{labels}"))
-                .to_owned());
+            let label = El(label[ELEMENT].as_str().unwrap().to_owned());
             if self.text(&label).await.trim() == text {
                 let id = self.attr(&label, "for").await.unwrap();
                 return self.wait_for(&format!("#{id}")).await;
