@@ -357,20 +357,24 @@ bench_children_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $14 + $15}
 # bench_machine_ticks — "busy steal" clock ticks of all CPUs (busy = user nice system irq softirq).
 bench_machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $9}' /proc/stat; }
 
-# bench_perf_report LABEL — with PERF=1, the server was sampled by `perf record -g` during the
-# measured run; writes the flat profile (self time by symbol, and by shared object) to
-# bench/out/LABEL-perf-<time>.txt and prints its top lines.
+# bench_perf_report LABEL — with PERF=1, the server was sampled by `perf record` (499 Hz) during
+# the measured run; writes the flat profile (self time by symbol, and by shared object) to
+# bench/out/LABEL-perf-<time>.txt (by thread name, by shared object, by symbol) and prints its top
+# PERF_LINES (40) lines.
 bench_perf_report() {
   local data=$BENCH_TMP/$1.perf.data file
   [[ -s $data ]] || return 0
   mkdir -p "$BENCH_REPO/bench/out"
   file=$BENCH_REPO/bench/out/$1-perf-$(date -u +%Y%m%dT%H%M%SZ).txt
   {
-    timeout 120 perf report -i "$data" --no-children --sort dso --percent-limit 1 --stdio 2>/dev/null | grep -v '^$'
-    timeout 120 perf report -i "$data" --no-children --sort symbol --percent-limit 0.5 -g none --stdio 2>/dev/null | grep -v '^$'
+    for sort in comm dso dso,symbol; do
+      echo "== self time by $sort"
+      timeout 120 perf report -i "$data" --sort "$sort" --percent-limit 0.3 --stdio 2>>"$BENCH_TMP/perf-report.err" |
+        grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//'
+    done
   } >"$file" || true
   bench_log "    perf profile of the server (self time): $file"
-  grep -E '^ +[0-9.]+%' "$file" | sed -n '1,30p' | cut -c1-150 | sed 's/^/      /'
+  sed -n "1,${PERF_LINES:-40}p" "$file" | cut -c1-150 | sed 's/^/      /'
 }
 
 # bench_wait_quiet — waits (at most QUIET_WAIT s, default 60; 0 = do not wait) until the machine
@@ -424,20 +428,20 @@ bench_wrk_lua() {
   local perf_pid=""
   if [[ ${PERF:-0} == 1 && -n $pid ]]; then
     command -v perf >/dev/null || bench_die "PERF=1 needs perf (apt-get install linux-perf)"
-    timeout $((DURATION + 30)) perf record -q -F 499 -g -p "$pid" -o "$BENCH_TMP/$label.perf.data" \
+    timeout $((DURATION + 30)) perf record -q -F 499 -p "$pid" -o "$BENCH_TMP/$label.perf.data" \
       -- sleep "$DURATION" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   WRK_BODY=$body WRK_BASIC=$basic WRK_THREADS=$THREADS timeout $((DURATION + 30)) \
     wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$lua" "$url" >"$report"
   if [[ -n $pid ]]; then t1=$(bench_cpu_ticks "$pid"); fi
+  if [[ -n $REDIS_PID ]] && bench_alive "$REDIS_PID"; then r1=$(bench_cpu_ticks "$REDIS_PID"); fi
+  w1=$(bench_children_ticks "$self")
+  m1=$(bench_machine_ticks)
   if [[ -n $perf_pid ]]; then
     wait "$perf_pid" || true
     bench_perf_report "$label"
   fi
-  if [[ -n $REDIS_PID ]] && bench_alive "$REDIS_PID"; then r1=$(bench_cpu_ticks "$REDIS_PID"); fi
-  w1=$(bench_children_ticks "$self")
-  m1=$(bench_machine_ticks)
   sed -n '/^Running/,/^Transfer/p' "$report" | sed 's/^/    /'
   json=$(sed -n 's/^WRK_JSON //p' "$report")
   [[ -n $json ]] || bench_die "no WRK_JSON line from wrk ($label): $(cat "$report")"

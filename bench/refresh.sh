@@ -95,9 +95,9 @@ keys_after=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize)
 mem_after=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 refreshes=$(jq -s '.[0].rotated + .[1].rotated' <(printf '%s\n' "$warmup_json") "$BENCH_TMP/grantd.json")
 bench_log "    grantd peak RSS (VmHWM): $((peak_kib / 1024)) MiB; redis: $keys_before -> $keys_after keys, $((mem_before / 1048576)) -> $((mem_after / 1048576)) MiB over $refreshes refreshes"
-if grep -qiE '(^| )(ERROR|panicked)' "$GRANTD_LOG"; then
+if grep -qE 'ERROR|panicked' "$GRANTD_LOG"; then
   bench_log "    grantd logged errors:"
-  grep -iE '(^| )(ERROR|panicked)' "$GRANTD_LOG" | head -n 5 | sed 's/^/      /'
+  grep -E 'ERROR|panicked' "$GRANTD_LOG" | head -n 5 | sed 's/^/      /'
 fi
 
 # --- summary -------------------------------------------------------------------------------------

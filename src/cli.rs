@@ -195,6 +195,9 @@ async fn execute(state: &AppState, command: Command) -> anyhow::Result<serde_jso
                 .await
                 .map_err(fail)?,
         )?,
+        Command::Revoke { .. } if !state.shared_store => {
+            anyhow::bail!("grantd revoke needs GRANTD_REDIS_URL: this command's in-process store would forget the mark when it exits")
+        }
         Command::Revoke {
             tenant,
             client,

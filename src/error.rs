@@ -178,6 +178,10 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// The state store or the database cannot answer: 503, nothing was changed or it is safe to
+    /// retry.
+    #[error("a dependency is unavailable; retry later")]
+    Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -191,6 +195,7 @@ impl AdminError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Unprocessable(_) => "unprocessable_entity",
+            Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal_error",
         }
     }
@@ -226,6 +231,7 @@ impl ResponseError for AdminError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

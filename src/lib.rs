@@ -12,6 +12,7 @@ pub mod grants;
 pub mod metrics;
 pub mod pkce;
 pub mod protocol;
+pub mod rate_limit;
 pub mod resource;
 pub mod routes;
 pub mod startup;

@@ -22,6 +22,15 @@ pub const APP_SCOPED_TOKEN_TTL: i64 = 300;
 pub const REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const AUTHORIZATION_CODE_TTL: i64 = 60;
 
+/// The contract's default lifetime of an access token: shorter when it is scoped to one app.
+pub fn access_token_ttl(app_scoped: bool) -> i64 {
+    if app_scoped {
+        APP_SCOPED_TOKEN_TTL
+    } else {
+        ACCESS_TOKEN_TTL
+    }
+}
+
 /// The token endpoint's parameters. Every field stays a string here; grants parse them.
 #[derive(Debug, Default, Clone)]
 pub struct TokenRequest {

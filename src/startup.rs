@@ -45,7 +45,7 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server stops (SIGTERM/SIGINT stop it gracefully), then flushes the
+    /// Serves until the server stops (SIGTERM stops it gracefully: in-flight requests finish), then flushes the
     /// audit log.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;

@@ -22,6 +22,9 @@ pub struct AppState {
     pub cache: Cache,
     pub audit: AuditLog,
     pub public_url: String,
+    /// False for the in-process store, which only this process sees.
+    pub shared_store: bool,
+    pub failed_auth: crate::rate_limit::FailedAuth,
     admin_token_digest: Option<[u8; 32]>,
 }
 
@@ -43,6 +46,8 @@ impl AppState {
             crypto: Crypto::new(&master_key),
             cache: Cache::default(),
             public_url: settings.public_url(),
+            shared_store: settings.redis_url.is_some(),
+            failed_auth: Default::default(),
             admin_token_digest: settings
                 .admin_token
                 .as_ref()

@@ -125,7 +125,7 @@ pub async fn delete(
         .store
         .revoke_jti(tenant.model.id, &source, ttl)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| AdminError::Unavailable(e.into()))?;
     if !db::api_keys::delete(&state.db, app.id, key_id)
         .await
         .map_err(anyhow::Error::from)?

@@ -66,7 +66,9 @@ pub async fn rotate(
     let mut withdrawn = Vec::new();
     for key in existing
         .into_iter()
-        .filter(|k| k.withdrawn_at.is_none() && k.superseded_at.is_none())
+        // A compromise withdraws every key still published; a phased rotation supersedes the
+        // keys that sign now or were going to.
+        .filter(|k| k.withdrawn_at.is_none() && (input.compromised || k.superseded_at.is_none()))
     {
         let kid = key.kid.clone();
         let mut active: entity::signing_key::ActiveModel = key.into();
@@ -95,7 +97,7 @@ pub async fn rotate(
             .store
             .revoke_kid(tenant.model.id, old, (ACCESS_TOKEN_TTL + 60) as u64)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| AdminError::Unavailable(e.into()))?;
     }
     state.cache.forget_tenant(slug);
     let detail = if input.compromised {

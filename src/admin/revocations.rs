@@ -82,7 +82,7 @@ pub async fn revoke(
         .store
         .revoke_before(tenant.model.id, &scope, at, REFRESH_TOKEN_TTL as u64)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| AdminError::Unavailable(e.into()))?;
     let target = format!(
         "client={} subject={} app={}",
         scope.client.as_deref().unwrap_or("*"),

@@ -2,7 +2,7 @@
 use super::{issue_access_token, resolve_target, AccessTokenSpec, GrantContext};
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
-use crate::protocol::{TokenRequest, TokenResponse, ACCESS_TOKEN_TTL, GRANT_CLIENT_CREDENTIALS};
+use crate::protocol::{access_token_ttl, TokenRequest, TokenResponse, GRANT_CLIENT_CREDENTIALS};
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -46,7 +46,7 @@ pub async fn grant(
             audience,
             app_id,
             scope: &scope,
-            ttl_secs: ACCESS_TOKEN_TTL,
+            ttl_secs: access_token_ttl(app_id.is_some()),
             family: None,
             exchange: Default::default(),
         },

@@ -57,11 +57,17 @@ pub async fn issue_access_token(
     };
     let token = signer.sign(&claims)?;
     crate::metrics::token_issued(spec.grant_type, &tenant.model.slug);
+    let action = match spec.grant_type {
+        crate::protocol::GRANT_REFRESH_TOKEN => "token.refreshed",
+        // The exchange grant records its own event, with the exchange's details.
+        crate::protocol::GRANT_TOKEN_EXCHANGE => return Ok((token, claims)),
+        _ => "token.issued",
+    };
     state
         .audit(AuditEntry {
             tenant_id: Some(tenant.model.id),
             actor: format!("client:{}", claims.client_id),
-            action: "token.issued",
+            action,
             target: format!("jti:{}", claims.jti),
             outcome: Outcome::Granted,
             detail: format!(

@@ -11,7 +11,7 @@ use crate::db;
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 use crate::protocol::{
-    TokenRequest, TokenResponse, ACCESS_TOKEN_TTL, GRANT_REFRESH_TOKEN, REFRESH_TOKEN_TTL,
+    access_token_ttl, TokenRequest, TokenResponse, GRANT_REFRESH_TOKEN, REFRESH_TOKEN_TTL,
 };
 use crate::store::{MarkScope, OnceKind, RevocationQuery, Taken};
 
@@ -154,7 +154,7 @@ pub async fn issue_user_tokens(
             audience,
             app_id,
             scope: &scope,
-            ttl_secs: ACCESS_TOKEN_TTL,
+            ttl_secs: access_token_ttl(app_id.is_some()),
             family: Some(record.family.clone()),
             exchange: Default::default(),
         },

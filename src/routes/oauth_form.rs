@@ -58,7 +58,31 @@ pub async fn read(
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{0}"));
     let presented = client_auth::presented(authorization, &fields)?;
-    let client = client_auth::authenticate(state, &tenant, &presented).await?;
+    let address = request
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let throttle_key = format!("{}:{}:{address}", tenant.model.id, presented.client_id());
+    if let Some(retry_after_secs) = state.failed_auth.blocked_for(&throttle_key) {
+        return Err(OAuthError::Throttled { retry_after_secs });
+    }
+    let client = match client_auth::authenticate(state, &tenant, &presented).await {
+        Ok(client) => client,
+        Err(refused @ OAuthError::Rejected { .. }) => {
+            if state
+                .failed_auth
+                .failed(state, &tenant, &throttle_key)
+                .await?
+            {
+                return Err(OAuthError::Throttled {
+                    retry_after_secs: 60,
+                });
+            }
+            return Err(refused);
+        }
+        Err(other) => return Err(other),
+    };
+    crate::rate_limit::enforce(state, &tenant, &client).await?;
     if let Some(span) = request.extensions().get::<tracing_actix_web::RootSpan>() {
         span.record("client_id", client.model.client_id.as_str());
     }

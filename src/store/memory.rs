@@ -11,6 +11,8 @@ use super::{KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreR
 pub struct MemoryStore {
     keys: KeyBuilder,
     entries: Mutex<Entries>,
+    /// GCRA theoretical arrival times.
+    tats: Mutex<HashMap<String, Instant>>,
 }
 
 #[derive(Default)]
@@ -50,6 +52,7 @@ impl MemoryStore {
         Self {
             keys: KeyBuilder::new(prefix),
             entries: Mutex::new(Entries::default()),
+            tats: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -173,6 +176,34 @@ impl StateStore for MemoryStore {
                 .is_some_and(|at| query.issued_at <= at)
         });
         Ok(dead_id || marked)
+    }
+
+    async fn throttle(
+        &self,
+        tenant: Uuid,
+        bucket: &str,
+        per_second: u32,
+        burst: u32,
+    ) -> StoreResult<Option<u64>> {
+        let key = self.keys.rate(tenant, bucket);
+        let interval = Duration::from_millis(u64::from((1000 / per_second.max(1)).max(1)));
+        let tolerance = interval * burst.max(1);
+        let now = Instant::now();
+        let mut tats = self.tats.lock();
+        let tat = tats
+            .get(&key)
+            .copied()
+            .filter(|tat| *tat > now)
+            .unwrap_or(now);
+        let next = tat + interval;
+        if next - now > tolerance {
+            return Ok(Some((next - now - tolerance).as_millis() as u64));
+        }
+        if tats.len() > 100_000 {
+            tats.retain(|_, tat| *tat > now);
+        }
+        tats.insert(key, next);
+        Ok(None)
     }
 
     async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {

@@ -97,6 +97,20 @@ impl<S: StateStore> StateStore for Metered<S> {
         timed("is_revoked", self.0.is_revoked(tenant, query)).await
     }
 
+    async fn throttle(
+        &self,
+        tenant: Uuid,
+        bucket: &str,
+        per_second: u32,
+        burst: u32,
+    ) -> StoreResult<Option<u64>> {
+        timed(
+            "throttle",
+            self.0.throttle(tenant, bucket, per_second, burst),
+        )
+        .await
+    }
+
     async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {
         timed("hit", self.0.hit(tenant, bucket, window_secs)).await
     }

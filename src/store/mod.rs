@@ -140,6 +140,16 @@ pub trait StateStore: Send + Sync {
 
     async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool>;
 
+    /// One request against a GCRA budget of `per_second` with bursts of `burst`, shared by every
+    /// node. `Ok(None)` when allowed; else how many milliseconds to wait.
+    async fn throttle(
+        &self,
+        tenant: Uuid,
+        bucket: &str,
+        per_second: u32,
+        burst: u32,
+    ) -> StoreResult<Option<u64>>;
+
     /// Counts one hit in a fixed window of `window_secs` and returns the count so far.
     async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64>;
 }

@@ -33,6 +33,23 @@ redis.call('SET', KEYS[1], cur, 'EX', ARGV[2])
 return cur
 ";
 
+/// GCRA: the theoretical arrival time (ms) of the next request, on Redis's clock so that every
+/// node shares one budget. Returns -1 when allowed, else the wait in ms.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local next_tat = tat + interval
+if next_tat - now > tolerance then
+  return next_tat - now - tolerance
+end
+redis.call('SET', KEYS[1], next_tat, 'PX', math.max(1, next_tat - now))
+return -1
+";
+
 const HIT: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -45,6 +62,7 @@ pub struct RedisStore {
     take_once: Script,
     mark_max: Script,
     hit: Script,
+    gcra: Script,
 }
 
 impl RedisStore {
@@ -63,6 +81,7 @@ impl RedisStore {
             take_once: Script::new(TAKE_ONCE),
             mark_max: Script::new(MARK_MAX),
             hit: Script::new(HIT),
+            gcra: Script::new(GCRA),
         })
     }
 
@@ -199,6 +218,25 @@ impl StateStore for RedisStore {
             .filter_map(|v| v.parse::<i64>().ok())
             .any(|at| query.issued_at <= at);
         Ok(dead_id || marked)
+    }
+
+    async fn throttle(
+        &self,
+        tenant: Uuid,
+        bucket: &str,
+        per_second: u32,
+        burst: u32,
+    ) -> StoreResult<Option<u64>> {
+        let interval_ms = (1000 / per_second.max(1)).max(1);
+        let wait: i64 = self
+            .gcra
+            .key(self.keys.rate(tenant, bucket))
+            .arg(interval_ms)
+            .arg(burst.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok((wait >= 0).then_some(wait as u64))
     }
 
     async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {

@@ -10,6 +10,7 @@ mod junk;
 mod logs;
 mod multi_node;
 mod outage;
+mod rate_limits;
 mod resource;
 mod revocation;
 mod spec;

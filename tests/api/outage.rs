@@ -56,21 +56,16 @@ async fn with_redis_down_grantd_fails_closed_and_recovers_by_itself() {
             started.elapsed()
         );
     }
-    let (status, body) = app
-        .post_token(
+    // A failed authentication cannot be counted against the throttle: fail closed as well.
+    let response = app
+        .post_token_raw(
             &f.slug,
-            None,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", "x"),
-                ("client_id", &f.client_id),
-            ],
+            Some((&f.client_id, "wrong")),
+            "grant_type=client_credentials",
         )
         .await;
-    assert_eq!(
-        status, 401,
-        "an unknown public client is refused before Redis is needed: {body}"
-    );
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();

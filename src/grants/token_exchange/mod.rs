@@ -23,37 +23,36 @@ pub async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     let result = exchange(ctx, request).await;
     crate::metrics::exchange(if result.is_ok() { "granted" } else { "refused" });
-    let (outcome, detail) = match &result {
-        Ok((_, detail)) => (Outcome::Granted, detail.clone()),
+    let (outcome, target, detail) = match &result {
+        Ok((_, jti, detail)) => (Outcome::Granted, format!("jti:{jti}"), detail.clone()),
         Err(OAuthError::Rejected { code, description }) => {
-            (Outcome::Refused, format!("{code}: {description}"))
+            let asked = request
+                .audience
+                .as_deref()
+                .or(request.resource.as_deref())
+                .unwrap_or("");
+            let target = format!("target:{}", asked.chars().take(300).collect::<String>());
+            (Outcome::Refused, target, format!("{code}: {description}"))
         }
-        Err(_) => return result.map(|(response, _)| response),
+        Err(_) => return result.map(|(response, _, _)| response),
     };
     ctx.state
         .audit(AuditEntry {
             tenant_id: Some(ctx.tenant.model.id),
             actor: format!("client:{}", ctx.client.model.client_id),
             action: "token.exchanged",
-            target: request
-                .audience
-                .clone()
-                .or_else(|| request.resource.clone())
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect(),
+            target,
             outcome,
             detail,
         })
         .await;
-    result.map(|(response, _)| response)
+    result.map(|(response, _, _)| response)
 }
 
 async fn exchange(
     ctx: &GrantContext<'_>,
     request: &TokenRequest,
-) -> Result<(TokenResponse, String), OAuthError> {
+) -> Result<(TokenResponse, String, String), OAuthError> {
     let policy = &ctx.client.exchange;
     let subject_token = request
         .subject_token
@@ -160,7 +159,7 @@ async fn exchange(
         refresh_token: None,
         issued_token_type: Some(TOKEN_TYPE_ACCESS_TOKEN),
     };
-    Ok((response, detail))
+    Ok((response, claims.jti, detail))
 }
 
 /// A credential profile must exist in the tenant (else `invalid_request`) and be one the client
