@@ -362,18 +362,25 @@ bench_machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $9}' /proc/s
 # bench/out/LABEL-perf-<time>.txt (by thread name, by shared object, by symbol) and prints its top
 # PERF_LINES (40) lines.
 bench_perf_report() {
-  local data=$BENCH_TMP/$1.perf.data file
+  local data=$BENCH_TMP/$1.perf.data file sort attempt err=$BENCH_TMP/$1.perf-report.err
   [[ -s $data ]] || return 0
   mkdir -p "$BENCH_REPO/bench/out"
   file=$BENCH_REPO/bench/out/$1-perf-$(date -u +%Y%m%dT%H%M%SZ).txt
-  {
-    for sort in comm dso dso,symbol; do
-      echo "== self time by $sort"
-      timeout 120 perf report -i "$data" --sort "$sort" --percent-limit 0.3 --stdio 2>>"$BENCH_TMP/perf-report.err" |
-        grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//'
-    done
-  } >"$file" || true
+  for attempt in 1 2; do
+    {
+      for sort in comm dso dso,symbol; do
+        echo "== self time by $sort"
+        timeout 120 perf report -i "$data" --sort "$sort" --percent-limit 0.3 --stdio 2>>"$err" |
+          grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//'
+      done
+    } >"$file" || true
+    grep -qE '^ +[0-9.]+%' "$file" && break
+    sleep 1
+  done
   bench_log "    perf profile of the server (self time): $file"
+  if ! grep -qE '^ +[0-9.]+%' "$file"; then
+    bench_log "    (perf report gave nothing: $(tail -n 3 "$err" 2>/dev/null | tr '\n' ' '))"
+  fi
   sed -n "1,${PERF_LINES:-40}p" "$file" | cut -c1-150 | sed 's/^/      /'
 }
 

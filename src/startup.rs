@@ -12,6 +12,9 @@ use crate::config::Settings;
 use crate::state::AppState;
 use crate::telemetry::GrantdRootSpan;
 
+pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub const MAX_CONNECTIONS_PER_WORKER: usize = 10_000;
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -57,16 +60,49 @@ impl Application {
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(limit_header_size))
             .wrap(from_fn(crate::metrics::track_requests))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::<GrantdRootSpan>::new())
             .app_data(state.clone())
             .configure(crate::routes::configure)
     })
+    // Bounds that keep a slow or greedy client from holding resources: a request's head must
+    // arrive within CLIENT_REQUEST_TIMEOUT (else 408), idle keep-alive connections close, and
+    // each worker takes at most MAX_CONNECTIONS_PER_WORKER at once (the rest wait in the backlog).
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .client_disconnect_timeout(std::time::Duration::from_secs(2))
+    .keep_alive(std::time::Duration::from_secs(30))
+    .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .backlog(2048)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The most header bytes a request may carry: OAuth requests need a few hundred.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// 431 for requests whose headers together pass `MAX_HEADER_BYTES` (actix's own bound is
+/// higher).
+async fn limit_header_size(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        let response = actix_web::HttpResponse::build(actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            .json(serde_json::json!({"error": "invalid_request", "error_description": "the request headers are too large"}));
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    next.call(request)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Echoes tracing-actix-web's request id as `X-Request-Id`, so a caller can quote it.

@@ -1,0 +1,82 @@
+//! Request limits: each refused with a clear 4xx, none able to hold the server.
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::helpers::spawn_app;
+
+fn raw_exchange(address: &str, request: &[u8], wait: Duration) -> String {
+    let host = address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn oversize_headers_are_431() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-junk", "a".repeat(64 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 431);
+    let ok = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "the server still answers");
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_finishes_is_408_within_the_timeout() {
+    let app = spawn_app().await;
+    let address = app.address.clone();
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        raw_exchange(
+            &address,
+            b"POST /t/x/token HTTP/1.1\r\nHost: x\r\n",
+            Duration::from_secs(8),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:.60}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn deeply_nested_json_and_oversize_bodies_are_refused_without_a_500() {
+    let app = spawn_app().await;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let response = app
+        .http
+        .post(app.url("/admin/v1/tenants"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let big = format!("{{\"slug\": \"a\", \"name\": \"{}\"}}", "n".repeat(200_000));
+    let response = app
+        .http
+        .post(app.url("/admin/v1/tenants"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request");
+}
