@@ -350,6 +350,9 @@ bench_token() {
 bench_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # bench_peak_rss_kib PID — VmHWM (peak resident set) in KiB.
 bench_peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# bench_reset_peak_rss PID — starts VmHWM afresh (Linux clear_refs 5), so that the peak of one
+# phase can be told from an earlier one; false when the kernel refuses.
+bench_reset_peak_rss() { { echo 5 >"/proc/$1/clear_refs"; } 2>/dev/null; }
 # bench_cpu_ticks PID — utime + stime in clock ticks.
 bench_cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # bench_children_ticks PID — cutime + cstime of PID: the CPU of the children it has reaped.

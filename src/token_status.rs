@@ -9,6 +9,21 @@ use crate::state::AppState;
 use crate::store::{MarkScope, RevocationQuery};
 use crate::tokens::AccessClaims;
 
+/// When a token was issued, to the millisecond: from its UUIDv7 `jti`, else the start of its
+/// `iat` second (the conservative reading: a mark in that second covers it).
+pub fn issued_at_ms(claims: &AccessClaims) -> i64 {
+    Uuid::parse_str(&claims.jti)
+        .ok()
+        .filter(|id| id.get_version_num() == 7)
+        .and_then(|id| id.get_timestamp())
+        .map(|ts| {
+            let (secs, nanos) = ts.to_unix();
+            secs as i64 * 1000 + i64::from(nanos / 1_000_000)
+        })
+        .filter(|ms| ms / 1000 == claims.iat)
+        .unwrap_or(claims.iat * 1000)
+}
+
 /// A verified, live token: its claims and the key that signed it.
 pub struct ActiveToken {
     pub claims: AccessClaims,
@@ -52,7 +67,7 @@ pub async fn active_access_token(
         families: claims.fam.iter().cloned().collect(),
         kids: vec![kid.clone()],
         marks: MarkScope::covering(&claims.client_id, &claims.sub, app_id),
-        issued_at: claims.iat,
+        issued_at: issued_at_ms(&claims),
     };
     // An exchanged token dies with what it was exchanged from. Its sources were active when it
     // was issued, so a mark that covers a source and postdates this token's `iat` is the only

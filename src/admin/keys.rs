@@ -17,6 +17,7 @@ use crate::tokens::generate_es256;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rotate {
+    #[serde(default, deserialize_with = "crate::domain::whole_number_opt")]
     pub publish_delay_seconds: Option<i64>,
     #[serde(default)]
     pub compromised: bool,

@@ -25,7 +25,9 @@ pub(crate) use crate::db::is_unique_violation;
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
+    #[serde(deserialize_with = "crate::domain::whole_number")]
     pub per_second: u32,
+    #[serde(deserialize_with = "crate::domain::whole_number")]
     pub burst: u32,
 }
 

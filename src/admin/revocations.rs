@@ -76,7 +76,8 @@ pub async fn revoke(
         subject: input.subject,
         app,
     };
-    let at = Utc::now().timestamp();
+    let now = Utc::now();
+    let at = now.timestamp_millis();
     crate::metrics::revocation("bulk");
     state
         .store
@@ -101,5 +102,7 @@ pub async fn revoke(
         reason,
     )
     .await;
-    Ok(Revoked { revoked_before: at })
+    Ok(Revoked {
+        revoked_before: now.timestamp(),
+    })
 }

@@ -12,7 +12,10 @@ pub struct ExchangePolicy {
     pub subject_token_types: Vec<String>,
     #[serde(default)]
     pub may_act: bool,
-    #[serde(default = "default_max_lifetime")]
+    #[serde(
+        default = "default_max_lifetime",
+        deserialize_with = "super::whole_number"
+    )]
     pub max_lifetime_seconds: i64,
 }
 

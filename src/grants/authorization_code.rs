@@ -78,7 +78,7 @@ pub async fn grant(
             tenant_id,
             &RevocationQuery {
                 marks: MarkScope::covering(client_id, &user_id, record.app_id),
-                issued_at: record.issued_at,
+                issued_at: record.issued_at_ms,
                 ..Default::default()
             },
         )
@@ -107,7 +107,7 @@ pub async fn grant(
         user_id: record.user_id,
         scope: record.scope,
         app_id: record.app_id,
-        issued_at: now,
+        issued_at_ms: ctx.now.timestamp_millis(),
         family_expires_at: now + REFRESH_TOKEN_TTL,
     };
     issue_user_tokens(ctx, GRANT_AUTHORIZATION_CODE, refresh, ctx.now).await

@@ -47,7 +47,9 @@ pub async fn issue_access_token(
         scope: (!spec.scope.is_empty()).then(|| spec.scope.to_string()),
         iat,
         exp: iat + spec.ttl_secs,
-        jti: Uuid::new_v4().simple().to_string(),
+        // UUIDv7: its timestamp says to the millisecond when the token was issued, which the
+        // "revoked before" marks are compared with.
+        jti: Uuid::now_v7().simple().to_string(),
         tid: tenant.model.id.to_string(),
         app_id: spec.app_id.map(|id| id.to_string()),
         cred_profile: spec.exchange.cred_profile,

@@ -19,7 +19,8 @@ pub struct CodeRecord {
     pub scope: String,
     pub user_id: Uuid,
     pub app_id: Option<Uuid>,
-    pub issued_at: i64,
+    /// Unix milliseconds, compared with "revoked before" marks.
+    pub issued_at_ms: i64,
     /// The refresh family the first redemption starts; a second redemption revokes it.
     pub family: String,
 }
@@ -32,7 +33,8 @@ pub struct RefreshRecord {
     pub user_id: Uuid,
     pub scope: String,
     pub app_id: Option<Uuid>,
-    pub issued_at: i64,
+    /// Unix milliseconds of this token's issue, compared with "revoked before" marks.
+    pub issued_at_ms: i64,
     /// The family ends 30 days after the user signed in, however often it rotates.
     pub family_expires_at: i64,
 }

@@ -68,7 +68,7 @@ pub async fn grant(
     let scope = narrowed_scope(request, &record)?;
     let next = RefreshRecord {
         scope: scope.to_string(),
-        issued_at: now,
+        issued_at_ms: ctx.now.timestamp_millis(),
         ..record
     };
     issue_user_tokens(ctx, GRANT_REFRESH_TOKEN, next, ctx.now).await
@@ -88,7 +88,7 @@ async fn check(ctx: &GrantContext<'_>, record: &RefreshRecord, now: i64) -> Resu
             &record.user_id.to_string(),
             record.app_id,
         ),
-        issued_at: record.issued_at,
+        issued_at: record.issued_at_ms,
         ..Default::default()
     };
     let revoked = ctx

@@ -30,9 +30,16 @@ pub fn unavailable(cause: anyhow::Error) -> actix_web::Error {
     .into()
 }
 
-/// A known path with a method it does not serve.
-async fn method_not_allowed() -> actix_web::HttpResponse {
+/// A known path with a method it does not serve: 405 with `Allow` (RFC 9110 §15.5.6).
+async fn method_not_allowed(request: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let pattern = request.match_pattern().unwrap_or_default();
+    let allowed: Vec<String> = ROUTES
+        .iter()
+        .filter(|(_, path)| *path == pattern)
+        .map(|(method, _)| method.to_uppercase())
+        .collect();
     actix_web::HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allowed.join(", ")))
         .json(serde_json::json!({"error": "method_not_allowed", "message": "this method is not allowed here"}))
 }
 

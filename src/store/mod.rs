@@ -84,7 +84,7 @@ pub struct RevocationQuery {
     pub kids: Vec<String>,
     /// The marks whose time is compared with `issued_at`.
     pub marks: Vec<MarkScope>,
-    /// Unix seconds; a token issued at or before a mark's time is revoked.
+    /// Unix milliseconds; a token issued at or before a mark's time is revoked.
     pub issued_at: i64,
 }
 
@@ -129,7 +129,7 @@ pub trait StateStore: Send + Sync {
     /// Marks a refresh family, and every token issued from it, dead.
     async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()>;
 
-    /// Everything of `scope` issued at or before `at` (unix seconds) is dead.
+    /// Everything of `scope` issued at or before `at` (unix milliseconds) is dead.
     async fn revoke_before(
         &self,
         tenant: Uuid,

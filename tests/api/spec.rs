@@ -152,3 +152,46 @@ async fn metrics_count_requests_tokens_and_store_calls() {
     }
     assert!(!text.contains(&f.client_secret) && !text.contains(&token));
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let response = app.http.delete(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    let response = app
+        .http
+        .put(app.url("/admin/v1/tenants/x"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, PATCH");
+}
+
+#[tokio::test]
+async fn whole_decimals_are_accepted_as_integers() {
+    let app = spawn_app().await;
+    let f = app.fixture().await;
+    let (status, body) = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/tenants/{}", f.slug),
+            Some(serde_json::json!({"rate_limit": {"per_second": 50.0, "burst": 100}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["rate_limit"],
+        serde_json::json!({"per_second": 50, "burst": 100})
+    );
+    let (status, _) = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/tenants/{}", f.slug),
+            Some(serde_json::json!({"rate_limit": {"per_second": 1.5, "burst": 1}})),
+        )
+        .await;
+    assert_eq!(status, 422);
+}

@@ -263,7 +263,7 @@ async fn decide(
             scope: pending.scope.clone(),
             user_id,
             app_id: pending.app_id,
-            issued_at: Utc::now().timestamp(),
+            issued_at_ms: Utc::now().timestamp_millis(),
             family: uuid::Uuid::new_v4().simple().to_string(),
         };
         let Ok(payload) = serde_json::to_string(&record) else {
