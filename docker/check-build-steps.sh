@@ -27,7 +27,7 @@ root=$PWD
 log "build context"
 [[ -f Cargo.lock ]] || die "Cargo.lock is missing: --locked builds need it"
 [[ -f docker/Dockerfile ]] || die "docker/Dockerfile is missing"
-needed=(Cargo.toml Cargo.lock src entity migration openapi/openapi.yaml)
+needed=(Cargo.toml Cargo.lock src entity migration openapi)
 # compile-time inputs beside src/ (HTML templates), when the crate has them
 [[ -d templates ]] && needed+=(templates)
 for path in "${needed[@]}"; do

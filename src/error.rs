@@ -242,8 +242,15 @@ impl ResponseError for AdminError {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="grantd-admin""#));
+        match self {
+            Self::Unauthorized => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="grantd-admin""#));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
         }
         response.json(AdminErrorBody {
             error: self.code(),

@@ -1,0 +1,285 @@
+//! The token endpoint's front half, as `routes::oauth_form::read` and `routes::token` run it:
+//! strict form decoding, client credentials from the `Authorization` header or the form, the
+//! `TokenRequest`, then what the grants parse from it (scope, redirect URI, PKCE verifier) and the
+//! grant-type checks at the head of `grants::dispatch`. The database half of dispatch is not here.
+//!
+//! Input: an optional `Authorization` header value, then `\n`, then the body. An input with no
+//! `\n` is a body sent without the header.
+#![no_main]
+
+use std::collections::HashMap;
+
+use actix_web::ResponseError;
+use grantd::client_auth::{self, Presented};
+use grantd::domain::{self, FormError, ScopeSet};
+use grantd::error::OAuthError;
+use grantd::pkce;
+use grantd::protocol::{self, TokenRequest};
+use libfuzzer_sys::fuzz_target;
+
+/// `domain::form::{MAX_FIELDS, MAX_VALUE_LEN}` (not re-exported by `grantd::domain`).
+const MAX_FIELDS: usize = 32;
+const MAX_VALUE_LEN: usize = 8192;
+
+fuzz_target!(|data: &[u8]| {
+    let (header, body) = match data.iter().position(|&b| b == b'\n') {
+        // As the route reads it: a header that is not visible ASCII becomes "\0".
+        Some(i) => (
+            Some(std::str::from_utf8(&data[..i]).unwrap_or("\u{0}")),
+            &data[i + 1..],
+        ),
+        None => (None, data),
+    };
+
+    let parsed = domain::parse_form(body);
+    check_form_against_model(body, &parsed);
+    let fields = match parsed {
+        Ok(fields) => fields,
+        Err(e) => {
+            let description = e.describe();
+            assert!(!description.is_empty());
+            render(&OAuthError::invalid_request(description));
+            return;
+        }
+    };
+    check_reencoding(&fields);
+
+    let presented = client_auth::presented(header, &fields);
+    check_presented(header, &fields, &presented);
+    if let Err(e) = &presented {
+        render(e);
+    }
+
+    let request = TokenRequest::from_form(fields.clone());
+    check_request(&fields, &request);
+    check_grant_type(&request);
+
+    if let Some(scope) = request.scope.as_deref() {
+        check_scope(scope);
+    }
+    for uri in [&request.redirect_uri, &request.resource, &request.audience]
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(accepted) = domain::parse_absolute_uri(uri) {
+            assert_eq!(&accepted, uri);
+            assert!(!uri.contains('#'));
+        }
+    }
+    if let Some(verifier) = request.code_verifier.as_deref() {
+        let valid = pkce::is_valid_verifier(verifier);
+        assert_eq!(
+            valid,
+            (43..=128).contains(&verifier.len())
+                && verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        );
+    }
+});
+
+/// A plain model of the form grammar: which outcome must `parse_form` have given?
+fn check_form_against_model(body: &[u8], parsed: &Result<HashMap<String, String>, FormError>) {
+    let pairs: Vec<&[u8]> = body.split(|&b| b == b'&').filter(|p| !p.is_empty()).collect();
+    let decoded: Vec<(Option<String>, Option<String>)> = pairs
+        .iter()
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (*pair, &b""[..]),
+            };
+            (decode(name), decode(value))
+        })
+        .collect();
+    match parsed {
+        Ok(fields) => {
+            assert!(pairs.len() <= MAX_FIELDS);
+            // Every pair is present, decoded, and no two pairs share a name.
+            assert_eq!(fields.len(), pairs.len(), "a repeated name was accepted");
+            for (name, value) in &decoded {
+                let (name, value) = (name.as_ref().unwrap(), value.as_ref().unwrap());
+                assert_eq!(fields.get(name), Some(value));
+                assert!(value.len() <= MAX_VALUE_LEN);
+            }
+        }
+        Err(FormError::NotUtf8) => {
+            assert!(decoded.iter().any(|(n, v)| n.is_none() || v.is_none()));
+        }
+        Err(FormError::TooManyFields) => assert!(pairs.len() > MAX_FIELDS),
+        Err(FormError::ValueTooLong(name)) => {
+            assert!(decoded.iter().any(|(n, v)| {
+                v.as_ref().is_some_and(|v| v.len() > MAX_VALUE_LEN)
+                    && n.as_ref().is_some_and(|n| printable(n) == *name)
+            }));
+            assert!(name.chars().count() <= 40 && !name.chars().any(char::is_control));
+        }
+        Err(FormError::Repeated(name)) => {
+            let names: Vec<&String> = decoded.iter().filter_map(|(n, _)| n.as_ref()).collect();
+            assert!(
+                names.iter().enumerate().any(|(i, a)| names[..i].contains(a)
+                    && printable(a) == *name),
+                "Repeated({name:?}) without a repeated name"
+            );
+            assert!(name.chars().count() <= 40 && !name.chars().any(char::is_control));
+        }
+    }
+}
+
+fn decode(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < raw.len()
+                && raw[i + 1].is_ascii_hexdigit()
+                && raw[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = std::str::from_utf8(&raw[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(40).collect()
+}
+
+/// Any accepted form, encoded again by a standard encoder, parses to the same fields.
+fn check_reencoding(fields: &HashMap<String, String>) {
+    let mut encoder = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        encoder.append_pair(name, value);
+    }
+    let encoded = encoder.finish();
+    assert_eq!(domain::parse_form(encoded.as_bytes()).as_ref(), Ok(fields));
+}
+
+fn check_presented(
+    header: Option<&str>,
+    fields: &HashMap<String, String>,
+    presented: &Result<Presented, OAuthError>,
+) {
+    let form_id = fields.get("client_id");
+    let form_secret = fields.get("client_secret");
+    match header {
+        Some(header) => {
+            if form_secret.is_some() {
+                assert_eq!(code(presented), Some("invalid_request"));
+                return;
+            }
+            match client_auth::parse_basic(header) {
+                Err(_) => assert_eq!(code(presented), Some("invalid_client")),
+                Ok((id, _)) if form_id.is_some_and(|f| *f != id) => {
+                    assert_eq!(code(presented), Some("invalid_client"))
+                }
+                Ok((id, secret)) => {
+                    assert_eq!(presented.as_ref().ok(), Some(&Presented::Secret { client_id: id, secret }))
+                }
+            }
+        }
+        None => match (form_id, form_secret) {
+            (Some(id), Some(secret)) => assert_eq!(
+                presented.as_ref().ok(),
+                Some(&Presented::Secret {
+                    client_id: id.clone(),
+                    secret: secret.clone()
+                })
+            ),
+            (Some(id), None) => assert_eq!(
+                presented.as_ref().ok(),
+                Some(&Presented::Public {
+                    client_id: id.clone()
+                })
+            ),
+            _ => assert_eq!(code(presented), Some("invalid_client")),
+        },
+    }
+}
+
+fn code(result: &Result<Presented, OAuthError>) -> Option<&'static str> {
+    result.as_ref().err().map(|e| e.code().as_str())
+}
+
+fn check_request(fields: &HashMap<String, String>, request: &TokenRequest) {
+    let TokenRequest {
+        grant_type,
+        scope,
+        resource,
+        audience,
+        code,
+        redirect_uri,
+        code_verifier,
+        refresh_token,
+        subject_token,
+        subject_token_type,
+        actor_token,
+        actor_token_type,
+        requested_token_type,
+        credential_profile,
+    } = request;
+    for (name, value) in [
+        ("grant_type", grant_type),
+        ("scope", scope),
+        ("resource", resource),
+        ("audience", audience),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", code_verifier),
+        ("refresh_token", refresh_token),
+        ("subject_token", subject_token),
+        ("subject_token_type", subject_token_type),
+        ("actor_token", actor_token),
+        ("actor_token_type", actor_token_type),
+        ("requested_token_type", requested_token_type),
+        ("credential_profile", credential_profile),
+    ] {
+        assert_eq!(value.as_ref(), fields.get(name), "{name}");
+    }
+}
+
+/// The checks `grants::dispatch` makes before it needs the database, and that every grant type
+/// it dispatches on is one the protocol lists.
+fn check_grant_type(request: &TokenRequest) {
+    let Some(grant_type) = request.grant_type.as_deref() else {
+        return;
+    };
+    let known = protocol::GRANT_TYPES.contains(&grant_type);
+    assert_eq!(
+        known,
+        [
+            protocol::GRANT_CLIENT_CREDENTIALS,
+            protocol::GRANT_AUTHORIZATION_CODE,
+            protocol::GRANT_REFRESH_TOKEN,
+            protocol::GRANT_TOKEN_EXCHANGE,
+        ]
+        .contains(&grant_type)
+    );
+}
+
+fn check_scope(scope: &str) {
+    match ScopeSet::parse(scope) {
+        Some(set) => {
+            let tokens: std::collections::BTreeSet<&str> =
+                scope.split(' ').filter(|t| !t.is_empty()).collect();
+            assert!(set.iter().all(|t| domain::is_scope_token(t)));
+            assert_eq!(set.iter().map(String::as_str).collect::<Vec<_>>(), tokens.into_iter().collect::<Vec<_>>());
+            // Its string form is canonical: it parses back to the same set.
+            let shown = set.to_string();
+            assert_eq!(ScopeSet::parse(&shown), Some(set.clone()));
+            assert!(set.is_subset(&set) && set.intersection(&set) == set);
+        }
+        None => assert!(scope.split(' ').any(|t| !domain::is_scope_token(t))),
+    }
+}
+
+/// The error must render to a response without panicking (header values, JSON).
+fn render(error: &OAuthError) {
+    let response = error.error_response();
+    assert!(response.status().is_client_error());
+}
