@@ -141,6 +141,8 @@ impl<T> Map<T> {
 pub struct Cache {
     tenants: Map<TenantView>,
     clients: Map<ClientView>,
+    /// Users that exist, by `{tenant}:{user}`: refreshes check it on every use.
+    users: Map<()>,
 }
 
 impl Default for Cache {
@@ -148,6 +150,7 @@ impl Default for Cache {
         Self {
             tenants: Map::new(),
             clients: Map::new(),
+            users: Map::new(),
         }
     }
 }
@@ -167,6 +170,14 @@ impl Cache {
 
     pub fn put_client(&self, client_id: &str, view: Option<Arc<ClientView>>) {
         self.clients.put(client_id, view);
+    }
+
+    pub fn cached_user(&self, key: &str) -> Option<bool> {
+        self.users.get(key).map(|found| found.is_some())
+    }
+
+    pub fn put_user(&self, key: &str, exists: bool) {
+        self.users.put(key, exists.then(|| Arc::new(())));
     }
 
     pub fn forget_tenant(&self, slug: &str) {

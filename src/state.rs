@@ -121,6 +121,23 @@ impl AppState {
         Ok(view)
     }
 
+    /// Whether a user still exists, as of at most a moment ago.
+    pub async fn user_exists(
+        &self,
+        tenant_id: uuid::Uuid,
+        user_id: uuid::Uuid,
+    ) -> anyhow::Result<bool> {
+        let key = format!("{tenant_id}:{user_id}");
+        if let Some(exists) = self.cache.cached_user(&key) {
+            return Ok(exists);
+        }
+        let exists = db::users::find(&self.db, tenant_id, user_id)
+            .await?
+            .is_some();
+        self.cache.put_user(&key, exists);
+        Ok(exists)
+    }
+
     /// True while the database and the state store both answer.
     pub async fn ready(&self) -> bool {
         let db_ok = tokio::time::timeout(

@@ -4,7 +4,6 @@ use super::records::{bound_digest, CodeRecord, RefreshRecord};
 use super::refresh_token::{issue_user_tokens, revoke_family_id};
 use super::GrantContext;
 use crate::audit::{AuditEntry, Outcome};
-use crate::db;
 use crate::error::OAuthError;
 use crate::pkce;
 use crate::protocol::{TokenRequest, TokenResponse, GRANT_AUTHORIZATION_CODE, REFRESH_TOKEN_TTL};
@@ -89,13 +88,15 @@ pub async fn grant(
             "the authorization code was revoked",
         ));
     }
-    let user = db::users::find(&ctx.state.db, tenant_id, record.user_id)
+    let user_exists = ctx
+        .state
+        .user_exists(tenant_id, record.user_id)
         .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+        .map_err(OAuthError::Unavailable)?;
     let app_ok = record
         .app_id
         .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
-    if user.is_none() || !app_ok {
+    if !user_exists || !app_ok {
         return Err(OAuthError::invalid_grant(
             "the user or the app is no longer active",
         ));

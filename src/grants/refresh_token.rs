@@ -7,7 +7,6 @@ use super::records::{bound_digest, RefreshRecord};
 use super::{issue_access_token, AccessTokenSpec, GrantContext};
 use crate::audit::{AuditEntry, Outcome};
 use crate::crypto::random_token;
-use crate::db;
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 use crate::protocol::{
@@ -100,13 +99,15 @@ async fn check(ctx: &GrantContext<'_>, record: &RefreshRecord, now: i64) -> Resu
     if revoked {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
-    let user = db::users::find(&ctx.state.db, tenant_id, record.user_id)
+    let user_exists = ctx
+        .state
+        .user_exists(tenant_id, record.user_id)
         .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+        .map_err(OAuthError::Unavailable)?;
     let app_ok = record
         .app_id
         .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
-    if user.is_none() || !app_ok {
+    if !user_exists || !app_ok {
         revoke_family(ctx, record, "user or app no longer active").await?;
         return Err(OAuthError::invalid_grant(
             "the user or the app is no longer active",
