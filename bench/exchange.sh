@@ -16,6 +16,7 @@
 # without token exchange. Results also go to bench/out/exchange-<time>.json (git-ignored).
 #
 # Knobs: DURATION=20 WARMUP=5 THREADS=2 CONNS=32 NO_BUILD=0 GRANTD_BIN= SHARED_DIR= KEEP_TMP=0
+#        QUIET_WAIT=60 PERF=0 (see lib.sh)
 #        STRICT=0 (STRICT=1: exit 2 when a target is missed)
 # Exit: 0 = measured with no errors; 1 = set-up failed or a run had non-2xx answers or socket
 # errors; 2 = STRICT=1 and a target was missed.
@@ -115,7 +116,7 @@ out_file=$(bench_save exchange "$result")
 target() { jq -r ".targets.$1.pass" <<<"$result"; }
 bench_section summary
 jq -r '.grantd | [["access_token", .access_token], ["api-key", .api_key]][] |
-  "grantd exchange (subject \(.[0])): rps=\(.[1].rps) p50_ms=\(.[1].p50_ms) p90_ms=\(.[1].p90_ms) p99_ms=\(.[1].p99_ms) max_ms=\(.[1].max_ms) non2xx=\(.[1].non2xx) socket_errors=\(.[1].socket_errors) cpu=\(.[1].server_cpu_util // "-") other_cpu=\(.[1].other_cpu_util // "-")"' <<<"$result"
+  "grantd exchange (subject \(.[0])): rps=\(.[1].rps) p50_ms=\(.[1].p50_ms) p90_ms=\(.[1].p90_ms) p99_ms=\(.[1].p99_ms) max_ms=\(.[1].max_ms) non2xx=\(.[1].non2xx) socket_errors=\(.[1].socket_errors) server_us_per_req=\(.[1].server_us_per_req // "-") cpu=\(.[1].server_cpu_util // "-") other_cpu=\(.[1].other_cpu_util // "-")"' <<<"$result"
 jq -r '"grantd peak_rss_mib=\(.grantd.peak_rss_mib)"' <<<"$result"
 echo "targets: access_token rps>=$TARGET_RPS $(bench_pf "$(target rps_access_token)") p99<${TARGET_P99_MS}ms $(bench_pf "$(target p99_access_token)")  api-key rps>=$TARGET_RPS $(bench_pf "$(target rps_api_key)") p99<${TARGET_P99_MS}ms $(bench_pf "$(target p99_api_key)")  errors=0 $(bench_pf "$(target errors)")"
 echo "results: $out_file"

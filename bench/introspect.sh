@@ -22,7 +22,7 @@
 # Results also go to bench/out/introspect-<time>.json (git-ignored).
 #
 # Knobs: DURATION=20 WARMUP=5 THREADS=2 CONNS=32 POOL=10000 REVOKED=1000000 REVOKE_SAMPLES=5
-#        PEER=1 NO_BUILD=0 GRANTD_BIN= SHARED_DIR= KEEP_TMP=0
+#        PEER=1 NO_BUILD=0 GRANTD_BIN= SHARED_DIR= KEEP_TMP=0 QUIET_WAIT=60 PERF=0 (see lib.sh)
 #        STRICT=0 (STRICT=1: exit 2 when a target is missed)
 # Exit: 0 = measured with no errors; 1 = set-up failed, or a run had non-2xx answers, answers
 # without active: true, or socket errors (or the peer failed); 2 = STRICT=1 and a target missed.
@@ -33,10 +33,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TARGET_RPS=15000
 TARGET_P99_MS=10
 TARGET_RATIO=3
-# "does not depend on the revoked jtis": rps and p99 within 15 % (plus 1 ms for p99), and a
-# bulk revocation no slower than twice the empty case plus 5 ms.
+# "does not depend on the revoked jtis": with them, rps at least 85 % of the empty case's, p50 at
+# most 1.25x (+0.5 ms) and p99 at most 1.5x (+2 ms) of it (p99 is the noisiest figure on a shared
+# 2-core VM), and a bulk revocation no slower than twice the empty case plus 5 ms.
 SAME_RPS=0.85
-SAME_P99=1.15
+SAME_P50=1.25
+SAME_P99=1.5
 POOL=${POOL:-10000}
 REVOKED=${REVOKED:-1000000}
 REVOKE_SAMPLES=${REVOKE_SAMPLES:-5}
@@ -163,7 +165,8 @@ else
 fi
 if [[ $PEER != 0 ]] && jq -e '.median.introspect.rps > 0' "$BENCH_TMP/peer.json" >/dev/null 2>&1; then
   peer_json=$(jq -c '{peer, node, alg, rps: .median.introspect.rps, p50_ms: .median.introspect.p50_ms,
-    p99_ms: .median.introspect.p99_ms, peak_rss_mib: .median.peak_rss_mib}' "$BENCH_TMP/peer.json")
+    p99_ms: .median.introspect.p99_ms, req_per_cpu_s: .median.introspect.req_per_peer_cpu_s,
+    cpu_util: .median.introspect.peer_cpu_util, peak_rss_mib: .median.peak_rss_mib}' "$BENCH_TMP/peer.json")
 else
   peer_json=null
 fi
@@ -177,25 +180,30 @@ result=$(jq -n \
   --argjson pool "$POOL" --argjson revoked "$REVOKED" --argjson keys_empty "$keys_empty" \
   --argjson keys_loaded "$keys_loaded" --argjson redis_mib "$redis_mib" \
   --argjson t_rps "$TARGET_RPS" --argjson t_p99 "$TARGET_P99_MS" --argjson t_ratio "$TARGET_RATIO" \
-  --argjson same_rps "$SAME_RPS" --argjson same_p99 "$SAME_P99" '
+  --argjson same_rps "$SAME_RPS" --argjson same_p50 "$SAME_P50" --argjson same_p99 "$SAME_P99" '
   def errs: .non2xx + .socket_errors + .unexpected;
   ($a + {errors: ($a | errs), bulk_revocation: $ra, redis_keys: $keys_empty}) as $a
   | ($b + {errors: ($b | errs), bulk_revocation: $rb, redis_keys: $keys_loaded, redis_used_memory_mib: $redis_mib}) as $b
   | ([$a.rps, $b.rps] | min) as $worst
   | (if $peer != null and ($peer.rps // 0) > 0 then (($worst / $peer.rps) * 100 | round / 100) else null end) as $ratio
+  | ([$a.server_us_per_req, $b.server_us_per_req] | max) as $us
+  | (if $peer != null and ($peer.req_per_cpu_s // 0) > 0 and ($us // 0) > 0
+     then ((1e6 / $us / $peer.req_per_cpu_s) * 100 | round / 100) else null end) as $cpu_ratio
   | {bench: "introspection", when: $when, wrk: $wrk, warmup_s: $warmup, cores: $cores,
      pool_tokens: $pool, revoked_jtis: $revoked,
      grantd: {empty: $a, loaded: $b, peak_rss_mib: (($rss_kib / 1024) * 10 | round / 10),
               loaded_vs_empty: {rps: (($b.rps / $a.rps) * 100 | round / 100),
+                                p50: (($b.p50_ms / $a.p50_ms) * 100 | round / 100),
                                 p99: (($b.p99_ms / $a.p99_ms) * 100 | round / 100),
                                 bulk_revocation_ms: [$ra.median_ms, $rb.median_ms]}},
-     peer: $peer, ratio: $ratio,
+     peer: $peer, ratio: $ratio, ratio_per_cpu_s: $cpu_ratio,
      targets: {
        rps:        {want: ">= \($t_rps) (both cases)",   pass: ($worst >= $t_rps)},
        p99:        {want: "< \($t_p99) ms (both cases)", pass: (([$a.p99_ms, $b.p99_ms] | max) < $t_p99)},
        ratio:      {want: ">= \($t_ratio)",              pass: ($ratio != null and $ratio >= $t_ratio)},
-       jti_independent: {want: "loaded rps >= \($same_rps) x empty, p99 <= \($same_p99) x empty + 1 ms, bulk revocation <= 2 x empty + 5 ms",
-                         pass: ($b.rps >= $same_rps * $a.rps and $b.p99_ms <= $same_p99 * $a.p99_ms + 1
+       jti_independent: {want: "with the revoked jtis: rps >= \($same_rps) x, p50 <= \($same_p50) x + 0.5 ms, p99 <= \($same_p99) x + 2 ms, bulk revocation (median) <= 2 x + 5 ms of the empty case",
+                         pass: ($b.rps >= $same_rps * $a.rps and $b.p50_ms <= $same_p50 * $a.p50_ms + 0.5
+                                and $b.p99_ms <= $same_p99 * $a.p99_ms + 2
                                 and $rb.median_ms <= 2 * $ra.median_ms + 5)},
        errors:     {want: "0", pass: ($a.errors + $b.errors == 0)}}}')
 out_file=$(bench_save introspect "$result")
@@ -203,11 +211,11 @@ out_file=$(bench_save introspect "$result")
 target() { jq -r ".targets.$1.pass" <<<"$result"; }
 bench_section summary
 jq -r --argjson n "$REVOKED" '.grantd | [["no revoked jtis", .empty], ["\($n) revoked jtis", .loaded]][] |
-    "grantd introspection (\(.[0])): rps=\(.[1].rps) p50_ms=\(.[1].p50_ms) p90_ms=\(.[1].p90_ms) p99_ms=\(.[1].p99_ms) max_ms=\(.[1].max_ms) errors=\(.[1].errors) (non2xx=\(.[1].non2xx) not_active=\(.[1].unexpected) socket_errors=\(.[1].socket_errors)) cpu=\(.[1].server_cpu_util // "-") bulk_revocation_ms: median=\(.[1].bulk_revocation.median_ms) max=\(.[1].bulk_revocation.max_ms)"' <<<"$result"
-jq -r '.grantd | "grantd peak_rss_mib=\(.peak_rss_mib); loaded/empty: rps x\(.loaded_vs_empty.rps), p99 x\(.loaded_vs_empty.p99)"' <<<"$result"
+    "grantd introspection (\(.[0])): rps=\(.[1].rps) p50_ms=\(.[1].p50_ms) p90_ms=\(.[1].p90_ms) p99_ms=\(.[1].p99_ms) max_ms=\(.[1].max_ms) errors=\(.[1].errors) (non2xx=\(.[1].non2xx) not_active=\(.[1].unexpected) socket_errors=\(.[1].socket_errors)) server_us_per_req=\(.[1].server_us_per_req // "-") cpu=\(.[1].server_cpu_util // "-") other_cpu=\(.[1].other_cpu_util // "-") bulk_revocation_ms: median=\(.[1].bulk_revocation.median_ms) max=\(.[1].bulk_revocation.max_ms)"' <<<"$result"
+jq -r '.grantd | "grantd peak_rss_mib=\(.peak_rss_mib); with/without the revoked jtis: rps x\(.loaded_vs_empty.rps), p50 x\(.loaded_vs_empty.p50), p99 x\(.loaded_vs_empty.p99), bulk revocation \(.loaded_vs_empty.bulk_revocation_ms[1]) vs \(.loaded_vs_empty.bulk_revocation_ms[0]) ms"' <<<"$result"
 if [[ $peer_json != null ]]; then
-  jq -r '.peer | "peer (oidc-provider) introspection (opaque token): rps=\(.rps) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) peak_rss_mib=\(.peak_rss_mib)"' <<<"$result"
-  jq -r '"ratio grantd (lower of the two runs)/peer: \(.ratio)x"' <<<"$result"
+  jq -r '.peer | "peer (oidc-provider) introspection (opaque token): rps=\(.rps) p50_ms=\(.p50_ms) p99_ms=\(.p99_ms) req_per_cpu_s=\(.req_per_cpu_s) cpu=\(.cpu_util) peak_rss_mib=\(.peak_rss_mib)"' <<<"$result"
+  jq -r '"ratio grantd (lower of the two runs)/peer: \(.ratio)x rps; \(.ratio_per_cpu_s)x requests per CPU-second of the server"' <<<"$result"
 elif [[ $PEER != 0 ]]; then
   echo "peer (oidc-provider) introspection: FAILED (see its output above)"
   echo "ratio grantd/peer: n/a"

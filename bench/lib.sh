@@ -20,7 +20,8 @@
 # bench_collect URL BODY BASIC N FILE (N distinct tokens, fast, with wrk), bench_jwt_claims TOKEN,
 # bench_pf BOOL (PASS/FAIL), bench_save NAME JSON (-> bench/out/NAME-<time>.json).
 # wrk runs also report the CPU (in cores) of wrk, Redis, the machine and other processes
-# (other_cpu_util: > 0.15 means something else ran on the machine and the figures are noisy).
+# (other_cpu_util: > 0.15 means something else ran on the machine and the figures are noisy), and
+# the server's CPU time per request (server_us_per_req: much less sensitive to such noise).
 # Everything started here is stopped by PID, and the temp dir removed, when the script exits.
 # All traffic goes to 127.0.0.1; every wait and every load run is bounded in time.
 #
@@ -460,7 +461,9 @@ bench_wrk_lua() {
     --argjson m "$((${m1% *} - ${m0% *}))" --argjson st "$((${m1#* } - ${m0#* }))" '
     def cores(t): ((t / $hz / .duration_s) * 100 | round / 100);
     (if $t0 != "" then ($t1 | tonumber) - ($t0 | tonumber) else 0 end) as $s
-    | (if $t0 != "" then {server_cpu_s: (($s / $hz) * 100 | round / 100), server_cpu_util: cores($s)} else {} end) as $server
+    | (if $t0 != "" then {server_cpu_s: (($s / $hz) * 100 | round / 100), server_cpu_util: cores($s),
+                          server_us_per_req: (if .requests > 0 then ($s / $hz * 1e6 / .requests | round) else null end)}
+       else {} end) as $server
     | . + $server + {wrk_cpu_util: cores($w), redis_cpu_util: cores($r), machine_cpu_util: cores($m),
                      steal_util: cores($st), other_cpu_util: ([cores($m - $s - $w - $r), 0] | max)}' \
     <<<"$json" >"$out"

@@ -17,7 +17,8 @@
 # Redis keys left per refresh. Results also go to bench/out/refresh-<time>.json (git-ignored).
 #
 # Knobs: DURATION=20 WARMUP=5 THREADS=2 CONNS=32 FAMILIES=2000 NO_BUILD=0 GRANTD_BIN= SHARED_DIR=
-#        KEEP_TMP=0 STRICT=0 (STRICT=1: exit 2 when a target is missed). No peer run here.
+#        KEEP_TMP=0 QUIET_WAIT=60 PERF=0 (see lib.sh) STRICT=0 (STRICT=1: exit 2 when a target is
+#        missed). No peer run here.
 # Exit: 0 = measured with no errors; 1 = set-up failed, or a refresh was answered with anything
 # but 200 + a new refresh token, or socket errors; 2 = STRICT=1 and a target was missed.
 set -euo pipefail
@@ -81,6 +82,7 @@ bench_log "400 invalid_grant for the used token, and its successor is dead too (
 
 # The sign-ins (Argon2, 19 MiB each) set grantd's peak RSS; measure the load's own peak apart.
 setup_peak_kib=$(bench_peak_rss_kib "$GRANTD_PID")
+start_rss_kib=$(bench_rss_kib "$GRANTD_PID") # what the allocator kept from the set-up
 rss_reset=false
 if bench_reset_peak_rss "$GRANTD_PID"; then rss_reset=true; fi
 keys_before=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize)
@@ -98,7 +100,7 @@ peak_kib=$(bench_peak_rss_kib "$GRANTD_PID")
 keys_after=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize)
 mem_after=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 refreshes=$(jq -s '.[0].rotated + .[1].rotated' <(printf '%s\n' "$warmup_json") "$BENCH_TMP/grantd.json")
-bench_log "    grantd peak RSS (VmHWM): $((peak_kib / 1024)) MiB during the load$([[ $rss_reset == true ]] || echo " (could not reset VmHWM: includes the set-up)"), $((setup_peak_kib / 1024)) MiB during the set-up (sign-ins); redis: $keys_before -> $keys_after keys, $((mem_before / 1048576)) -> $((mem_after / 1048576)) MiB over $refreshes refreshes"
+bench_log "    grantd peak RSS (VmHWM): $((peak_kib / 1024)) MiB during the load (RSS $((start_rss_kib / 1024)) MiB at its start)$([[ $rss_reset == true ]] || echo " (could not reset VmHWM: includes the set-up)"), $((setup_peak_kib / 1024)) MiB during the set-up (sign-ins); redis: $keys_before -> $keys_after keys, $((mem_before / 1048576)) -> $((mem_after / 1048576)) MiB over $refreshes refreshes"
 if grep -qE 'ERROR|panicked' "$GRANTD_LOG"; then
   bench_log "    grantd logged errors:"
   grep -E 'ERROR|panicked' "$GRANTD_LOG" | head -n 5 | sed 's/^/      /'
@@ -108,13 +110,14 @@ fi
 result=$(jq -n \
   --argjson g "$(cat "$BENCH_TMP/grantd.json")" --argjson warm "$warmup_json" \
   --argjson flow "${flow_json:-null}" --argjson families "$FAMILIES" \
-  --argjson rss_kib "$peak_kib" --argjson setup_kib "$setup_peak_kib" --argjson rss_reset "$rss_reset" --arg when "$(date -u +%FT%TZ)" \
+  --argjson rss_kib "$peak_kib" --argjson setup_kib "$setup_peak_kib" --argjson start_kib "$start_rss_kib" --argjson rss_reset "$rss_reset" --arg when "$(date -u +%FT%TZ)" \
   --arg wrk "-t$THREADS -c$CONNS -d${DURATION}s" --argjson warmup "$WARMUP" --argjson cores "$(nproc)" \
   --argjson kb "$keys_before" --argjson ka "$keys_after" --argjson mb "$mem_before" --argjson ma "$mem_after" \
   --argjson refreshes "$refreshes" \
   --argjson t_rps "$TARGET_RPS" --argjson t_p99 "$TARGET_P99_MS" '
   ($g + {peak_rss_mib: (($rss_kib / 1024) * 10 | round / 10), peak_rss_is_load_only: $rss_reset,
          setup_peak_rss_mib: (($setup_kib / 1024) * 10 | round / 10),
+         rss_mib_at_load_start: (($start_kib / 1024) * 10 | round / 10),
          errors: ($g.non2xx + $g.socket_errors + $g.non200 + $g.no_token + $g.starved)}) as $g
   | {bench: "token refresh_token (rotating)", when: $when, wrk: $wrk, warmup_s: $warmup, cores: $cores,
      families: $families, code_flow: $flow, grantd: $g,
@@ -131,7 +134,7 @@ out_file=$(bench_save refresh "$result")
 
 target() { jq -r ".targets.$1.pass" <<<"$result"; }
 bench_section summary
-jq -r '.grantd | "grantd refresh_token: rps=\(.rps) p50_ms=\(.p50_ms) p90_ms=\(.p90_ms) p99_ms=\(.p99_ms) max_ms=\(.max_ms) errors=\(.errors) (non2xx=\(.non2xx) non200=\(.non200) socket_errors=\(.socket_errors) no_token=\(.no_token) starved=\(.starved)) peak_rss_mib=\(.peak_rss_mib)\(if .peak_rss_is_load_only then "" else " (incl. set-up)" end) (set-up with sign-ins: \(.setup_peak_rss_mib)) cpu=\(.server_cpu_util // "-") other_cpu=\(.other_cpu_util // "-")"' <<<"$result"
+jq -r '.grantd | "grantd refresh_token: rps=\(.rps) p50_ms=\(.p50_ms) p90_ms=\(.p90_ms) p99_ms=\(.p99_ms) max_ms=\(.max_ms) errors=\(.errors) (non2xx=\(.non2xx) non200=\(.non200) socket_errors=\(.socket_errors) no_token=\(.no_token) starved=\(.starved)) peak_rss_mib=\(.peak_rss_mib)\(if .peak_rss_is_load_only then " (load; \(.rss_mib_at_load_start) at its start)" else " (incl. set-up)" end) (set-up with sign-ins: \(.setup_peak_rss_mib)) server_us_per_req=\(.server_us_per_req // "-") cpu=\(.server_cpu_util // "-") other_cpu=\(.other_cpu_util // "-")"' <<<"$result"
 jq -r '"families: \(.families) made by code flows (\(.code_flow.flows_per_s // "-")/s); \(.grantd.rotated) rotations measured, \(.grantd.families_left) families left"' <<<"$result"
 jq -r '.redis | "redis: +\(.keys_after - .keys_before) keys (\(.keys_per_refresh) per refresh), +\(.used_memory_mib_after - .used_memory_mib_before | . * 10 | round / 10) MiB (\(.bytes_per_refresh) B per refresh)"' <<<"$result"
 echo "targets: rps>=$TARGET_RPS $(bench_pf "$(target rps)")  p99<${TARGET_P99_MS}ms $(bench_pf "$(target p99)")  errors=0 $(bench_pf "$(target errors)")"
