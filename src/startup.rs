@@ -48,12 +48,50 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server stops (SIGTERM stops it gracefully: in-flight requests finish), then flushes the
+    /// Serves until SIGTERM or Ctrl-C (drain, then in-flight requests finish), then flushes the
     /// audit log.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            // Drain: /readyz fails first, so that a load balancer stops sending new requests
+            // before the listener closes; in-flight requests then finish within the bound.
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::Release);
+            tracing::info!(drain_seconds = DRAIN.as_secs(), "stop signal: draining");
+            tokio::time::sleep(DRAIN).await;
+            handle.stop(true).await;
+        });
         let result = self.server.await;
         self.state.audit.close().await;
         result.map_err(Into::into)
+    }
+}
+
+/// How long a stopping node keeps serving while `/readyz` already says 503.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -76,6 +114,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
     .max_connections(MAX_CONNECTIONS_PER_WORKER)
     .backlog(2048)
     .shutdown_timeout(10)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

@@ -25,6 +25,8 @@ pub struct AppState {
     /// False for the in-process store, which only this process sees.
     pub shared_store: bool,
     pub failed_auth: crate::rate_limit::FailedAuth,
+    /// Set on SIGTERM: `/readyz` answers 503 while the node drains.
+    pub draining: std::sync::atomic::AtomicBool,
     admin_token_digest: Option<[u8; 32]>,
 }
 
@@ -48,6 +50,7 @@ impl AppState {
             public_url: settings.public_url(),
             shared_store: settings.redis_url.is_some(),
             failed_auth: Default::default(),
+            draining: Default::default(),
             admin_token_digest: settings
                 .admin_token
                 .as_ref()

@@ -9,7 +9,8 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 only while the database and the state store answer.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.ready().await {
+    let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
+    if !draining && state.ready().await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
         HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"}))

@@ -57,7 +57,7 @@ async fn sigterm_flushes_every_issuance_to_the_audit_log_and_exits_zero() {
         client["client_secret"].as_str().unwrap(),
     );
     // Act: issue tokens, then SIGTERM right after the last one.
-    let issued = 300;
+    let issued: i64 = 300;
     let requests = (0..issued).map(|_| {
         http.post(format!("{base}/t/sd/token"))
             .basic_auth(id, Some(secret))
@@ -72,6 +72,27 @@ async fn sigterm_flushes_every_issuance_to_the_audit_log_and_exits_zero() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
+    // Draining: still serving, but no longer ready, so that a load balancer moves away first.
+    let drained = crate::helpers::eventually(Duration::from_secs(1), || async {
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+    assert!(drained, "/readyz says 503 while draining");
+    let during = http
+        .post(format!("{base}/t/sd/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        during.status(),
+        200,
+        "requests are still served while draining"
+    );
     let exited = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -95,5 +116,5 @@ async fn sigterm_flushes_every_issuance_to_the_audit_log_and_exits_zero() {
         .unwrap()
         .unwrap();
     let recorded: i64 = row.try_get("", "n").unwrap();
-    assert_eq!(recorded, issued, "every issuance is in the audit log");
+    assert_eq!(recorded, issued + 1, "every issuance is in the audit log");
 }
