@@ -39,8 +39,8 @@ fn raw_header(header: &str) {
             let canonical = basic(id, secret);
             if canonical.len() - "Basic ".len() <= 4096 {
                 assert_eq!(
-                    client_auth::parse_basic(&canonical).ok().as_ref(),
-                    Some((id, secret))
+                    client_auth::parse_basic(&canonical).ok(),
+                    Some((id.clone(), secret.clone()))
                 );
             }
         }
