@@ -53,7 +53,10 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         fam: None,
     };
     let token = signer.sign(&claims).unwrap();
-    assert_eq!(verifier.verify(&token).unwrap(), (claims.clone(), KID.to_owned()));
+    assert_eq!(
+        verifier.verify(&token).unwrap(),
+        (claims.clone(), KID.to_owned())
+    );
     let twin = high_s_twin(&token);
     if verifier.verify(&twin).is_ok() {
         eprintln!("jwt_verify: note: a token's high-S twin verifies too (ECDSA malleability)");
@@ -89,7 +92,11 @@ fn edited_token(edits: &[u8]) {
     let f = &*FIXTURE;
     let mut token = f.token.clone().into_bytes();
     for edit in edits.chunks_exact(4).take(16) {
-        let (op, pos, byte) = (edit[0], usize::from(u16::from_be_bytes([edit[1], edit[2]])), edit[3]);
+        let (op, pos, byte) = (
+            edit[0],
+            usize::from(u16::from_be_bytes([edit[1], edit[2]])),
+            edit[3],
+        );
         match op % 5 {
             0 if !token.is_empty() => {
                 let i = pos % token.len();
@@ -155,7 +162,10 @@ fn signed_payload(rest: &[u8]) {
     let token = f.signer.sign(&payload).unwrap();
     // The signer put the payload in verbatim.
     let encoded = token.split('.').nth(1).unwrap();
-    assert_eq!(URL_SAFE_NO_PAD.decode(encoded).unwrap(), payload.get().as_bytes());
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(encoded).unwrap(),
+        payload.get().as_bytes()
+    );
 
     let before = now();
     let result = f.verifier.verify(&token);
@@ -165,12 +175,24 @@ fn signed_payload(rest: &[u8]) {
         Ok((claims, kid)) => {
             assert_eq!(kid, KID);
             assert_eq!(claims.iss, ISSUER, "a token of another issuer verified");
-            assert!(claims.exp >= before, "an expired token verified: exp {}", claims.exp);
-            assert_eq!(Some(claims), expected.as_ref(), "verified claims differ from the payload");
+            assert!(
+                claims.exp >= before,
+                "an expired token verified: exp {}",
+                claims.exp
+            );
+            assert_eq!(
+                Some(claims),
+                expected.as_ref(),
+                "verified claims differ from the payload"
+            );
         }
         Err(VerifyError::Expired) => {
             if let Some(claims) = &expected {
-                assert!(claims.exp <= after, "refused as expired but exp {} > now", claims.exp);
+                assert!(
+                    claims.exp <= after,
+                    "refused as expired but exp {} > now",
+                    claims.exp
+                );
             }
         }
         Err(e) => assert_ne!(*e, VerifyError::UnknownKey),
@@ -184,7 +206,10 @@ fn signed_payload(rest: &[u8]) {
             && token.len() <= 8192
             && only_access_claims_fields(payload.get())
         {
-            assert!(result.is_ok(), "valid claims were refused: {result:?} for {payload}");
+            assert!(
+                result.is_ok(),
+                "valid claims were refused: {result:?} for {payload}"
+            );
         }
     }
     if token.len() > 8192 {
@@ -194,8 +219,20 @@ fn signed_payload(rest: &[u8]) {
 
 fn only_access_claims_fields(payload: &str) -> bool {
     const FIELDS: [&str; 14] = [
-        "iss", "sub", "aud", "client_id", "scope", "iat", "exp", "jti", "tid", "app_id",
-        "cred_profile", "act", "src", "fam",
+        "iss",
+        "sub",
+        "aud",
+        "client_id",
+        "scope",
+        "iat",
+        "exp",
+        "jti",
+        "tid",
+        "app_id",
+        "cred_profile",
+        "act",
+        "src",
+        "fam",
     ];
     serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(payload)
         .is_ok_and(|object| object.keys().all(|k| FIELDS.contains(&k.as_str())))

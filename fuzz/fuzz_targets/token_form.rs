@@ -80,7 +80,10 @@ fuzz_target!(|data: &[u8]| {
 
 /// A plain model of the form grammar: which outcome must `parse_form` have given?
 fn check_form_against_model(body: &[u8], parsed: &Result<HashMap<String, String>, FormError>) {
-    let pairs: Vec<&[u8]> = body.split(|&b| b == b'&').filter(|p| !p.is_empty()).collect();
+    let pairs: Vec<&[u8]> = body
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .collect();
     let decoded: Vec<(Option<String>, Option<String>)> = pairs
         .iter()
         .map(|pair| {
@@ -116,8 +119,10 @@ fn check_form_against_model(body: &[u8], parsed: &Result<HashMap<String, String>
         Err(FormError::Repeated(name)) => {
             let names: Vec<&String> = decoded.iter().filter_map(|(n, _)| n.as_ref()).collect();
             assert!(
-                names.iter().enumerate().any(|(i, a)| names[..i].contains(a)
-                    && printable(a) == *name),
+                names
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| names[..i].contains(a) && printable(a) == *name),
                 "Repeated({name:?}) without a repeated name"
             );
             assert!(name.chars().count() <= 40 && !name.chars().any(char::is_control));
@@ -179,7 +184,13 @@ fn check_presented(
                     assert_eq!(code(presented), Some("invalid_client"))
                 }
                 Ok((id, secret)) => {
-                    assert_eq!(presented.as_ref().ok(), Some(&Presented::Secret { client_id: id, secret }))
+                    assert_eq!(
+                        presented.as_ref().ok(),
+                        Some(&Presented::Secret {
+                            client_id: id,
+                            secret
+                        })
+                    )
                 }
             }
         }
@@ -268,7 +279,10 @@ fn check_scope(scope: &str) {
             let tokens: std::collections::BTreeSet<&str> =
                 scope.split(' ').filter(|t| !t.is_empty()).collect();
             assert!(set.iter().all(|t| domain::is_scope_token(t)));
-            assert_eq!(set.iter().map(String::as_str).collect::<Vec<_>>(), tokens.into_iter().collect::<Vec<_>>());
+            assert_eq!(
+                set.iter().map(String::as_str).collect::<Vec<_>>(),
+                tokens.into_iter().collect::<Vec<_>>()
+            );
             // Its string form is canonical: it parses back to the same set.
             let shown = set.to_string();
             assert_eq!(ScopeSet::parse(&shown), Some(set.clone()));

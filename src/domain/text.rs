@@ -58,6 +58,15 @@ pub fn parse_absolute_uri(value: &str) -> Result<String, &'static str> {
         return Err("must not contain spaces or control characters");
     }
     let url = url::Url::parse(value).map_err(|_| "must be an absolute URI")?;
+    // Schemes a browser would run or read locally are never a redirect target; `file:` URLs
+    // are also rewritten by the url crate (host dropped), so the redirect could differ from the
+    // registered string.
+    if matches!(
+        url.scheme(),
+        "file" | "javascript" | "data" | "vbscript" | "blob"
+    ) {
+        return Err("must not use the file, javascript, data, vbscript or blob scheme");
+    }
     if url.fragment().is_some() {
         return Err("must not contain a fragment");
     }
@@ -104,5 +113,22 @@ mod tests {
         assert!(parse_absolute_uri("/cb").is_err());
         assert!(parse_absolute_uri("https://app.example.com/cb#frag").is_err());
         assert!(parse_absolute_uri("https://app.example.com/c b").is_err());
+    }
+
+    #[test]
+    fn redirect_uris_refuse_local_and_script_schemes() {
+        for bad in [
+            "file://0\\\\A:",
+            "file:///etc/passwd",
+            "javascript://%0aalert(1)",
+            "data://x/y",
+            "vbscript://x",
+        ] {
+            assert!(parse_absolute_uri(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse_absolute_uri("com.example.app://callback").is_ok(),
+            "native app schemes stay allowed"
+        );
     }
 }
