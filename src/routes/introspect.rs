@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use tracing_actix_web::RootSpan;
 
-use super::oauth_form::{self, log_outcome};
+use super::oauth_form;
 use crate::cache::ClientView;
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -21,10 +21,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
     span: RootSpan,
 ) -> Result<HttpResponse, OAuthError> {
-    span.record("tenant", slug.as_str());
-    let result = handle(&request, &slug, payload, &state).await;
-    log_outcome(&span, &result);
-    result
+    oauth_form::answer(&span, &slug, handle(&request, &slug, payload, &state)).await
 }
 
 async fn handle(

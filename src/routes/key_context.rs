@@ -6,7 +6,7 @@ use serde_json::json;
 use tracing_actix_web::RootSpan;
 use uuid::Uuid;
 
-use super::oauth_form::{self, log_outcome};
+use super::oauth_form;
 use crate::audit::{AuditEntry, Outcome};
 use crate::db;
 use crate::error::OAuthError;
@@ -23,10 +23,7 @@ pub async fn key_context(
     state: web::Data<AppState>,
     span: RootSpan,
 ) -> Result<HttpResponse, OAuthError> {
-    span.record("tenant", slug.as_str());
-    let result = handle(&request, &slug, payload, &state).await;
-    log_outcome(&span, &result);
-    result
+    oauth_form::answer(&span, &slug, handle(&request, &slug, payload, &state)).await
 }
 
 async fn handle(

@@ -93,8 +93,21 @@ pub async fn read(
     })
 }
 
+/// Runs an OAuth endpoint's handler inside the request's root span: records the tenant, and
+/// logs the outcome.
+pub async fn answer(
+    span: &tracing_actix_web::RootSpan,
+    slug: &str,
+    handler: impl std::future::Future<Output = Result<actix_web::HttpResponse, OAuthError>>,
+) -> Result<actix_web::HttpResponse, OAuthError> {
+    span.record("tenant", slug);
+    let result = handler.await;
+    log_outcome(span, &result);
+    result
+}
+
 /// Logs the outcome of an OAuth endpoint call at the level its kind deserves.
-pub fn log_outcome<T>(span: &tracing::Span, result: &Result<T, OAuthError>) {
+fn log_outcome<T>(span: &tracing::Span, result: &Result<T, OAuthError>) {
     match result {
         Ok(_) => tracing::debug!("request granted"),
         Err(OAuthError::Unexpected(e)) => {

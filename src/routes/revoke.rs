@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use tracing_actix_web::RootSpan;
 
-use super::oauth_form::{self, log_outcome};
+use super::oauth_form;
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::OAuthError;
 use crate::grants::records::{bound_digest, RefreshRecord};
@@ -21,10 +21,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     span: RootSpan,
 ) -> Result<HttpResponse, OAuthError> {
-    span.record("tenant", slug.as_str());
-    let result = handle(&request, &slug, payload, &state).await;
-    log_outcome(&span, &result);
-    result
+    oauth_form::answer(&span, &slug, handle(&request, &slug, payload, &state)).await
 }
 
 async fn handle(

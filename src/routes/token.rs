@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use tracing_actix_web::RootSpan;
 
-use super::oauth_form::{self, log_outcome};
+use super::oauth_form;
 use crate::error::OAuthError;
 use crate::grants::{dispatch, GrantContext};
 use crate::protocol::TokenRequest;
@@ -18,10 +18,7 @@ pub async fn token(
     state: web::Data<AppState>,
     span: RootSpan,
 ) -> Result<HttpResponse, OAuthError> {
-    span.record("tenant", slug.as_str());
-    let result = handle(&request, &slug, payload, &state).await;
-    log_outcome(&span, &result);
-    result
+    oauth_form::answer(&span, &slug, handle(&request, &slug, payload, &state)).await
 }
 
 async fn handle(
