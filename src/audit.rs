@@ -1,19 +1,24 @@
 //! The audit log. Events are queued in memory and written in batches by one task, off the request
 //! path, so that issuing a token never waits for a database write; `close` drains the queue on a
 //! clean shutdown so that nothing issued goes unrecorded.
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::db::audit_events::NewEvent;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 const QUEUE: usize = 8_192;
 const BATCH: usize = 1_000;
+/// How long `record` waits for room in a full queue before refusing.
+const QUEUE_WAIT: Duration = Duration::from_secs(1);
+/// One attempt at writing a batch.
+const WRITE_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a stopping node keeps trying to write what is queued.
+const CLOSE_BUDGET: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -43,15 +48,22 @@ pub struct AuditEntry {
 
 pub struct AuditLog {
     tx: mpsc::Sender<NewEvent>,
-    stop: Arc<Notify>,
+    /// Set by `close`: the moment the writer gives up on a database that does not answer.
+    stop: watch::Sender<Option<Instant>>,
     writer: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
+
+/// The queue stayed full for `QUEUE_WAIT`: the database is not keeping up (or is down), and
+/// whatever this event records must not happen unrecorded.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log is not keeping up; the event was not recorded")]
+pub struct Backlogged;
 
 impl AuditLog {
     pub fn start(db: DatabaseConnection) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let stop = Arc::new(Notify::new());
-        let writer = tokio::spawn(write_batches(db, rx, stop.clone()));
+        let (stop, stopping) = watch::channel(None);
+        let writer = tokio::spawn(write_batches(db, rx, stopping));
         Self {
             tx,
             stop,
@@ -59,7 +71,9 @@ impl AuditLog {
         }
     }
 
-    pub async fn record(&self, entry: AuditEntry) {
+    /// Queues an event, waiting at most `QUEUE_WAIT` for room (backpressure: a slow database
+    /// slows issuance down instead of growing memory, and a stopped one refuses it).
+    pub async fn record(&self, entry: AuditEntry) -> Result<(), Backlogged> {
         let row = NewEvent {
             id: Uuid::now_v7(),
             tenant_id: entry.tenant_id,
@@ -70,14 +84,18 @@ impl AuditLog {
             outcome: entry.outcome.as_str(),
             detail: entry.detail,
         };
-        if self.tx.send(row).await.is_err() {
-            tracing::error!("audit log closed; an event was not recorded");
-        }
+        self.tx.send_timeout(row, QUEUE_WAIT).await.map_err(|e| {
+            if matches!(e, mpsc::error::SendTimeoutError::Closed(_)) {
+                tracing::error!("audit log closed; an event was refused");
+            }
+            Backlogged
+        })
     }
 
-    /// Writes everything queued, then stops the writer.
+    /// Writes everything queued (giving up after `CLOSE_BUDGET` if the database does not
+    /// answer), then stops the writer.
     pub async fn close(&self) {
-        self.stop.notify_one();
+        self.stop.send_replace(Some(Instant::now() + CLOSE_BUDGET));
         let writer = self.writer.lock().take();
         if let Some(writer) = writer {
             let _ = writer.await;
@@ -88,7 +106,7 @@ impl AuditLog {
 async fn write_batches(
     db: DatabaseConnection,
     mut rx: mpsc::Receiver<NewEvent>,
-    stop: Arc<Notify>,
+    mut stopping: watch::Receiver<Option<Instant>>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -97,16 +115,60 @@ async fn write_batches(
                 if received == 0 {
                     return;
                 }
-                write_with_retry(&db, &mut batch).await;
-            }
-            _ = stop.notified() => {
-                rx.close();
-                while rx.recv_many(&mut batch, BATCH).await > 0 {
-                    write_with_retry(&db, &mut batch).await;
+                if !write_with_retry(&db, &batch, &stopping).await {
+                    break;
                 }
-                return;
+                batch.clear();
+            }
+            _ = stopping.changed() => break,
+        }
+    }
+    rx.close();
+    loop {
+        if batch.is_empty() && rx.recv_many(&mut batch, BATCH).await == 0 {
+            return;
+        }
+        if !write_with_retry(&db, &batch, &stopping).await {
+            let mut lost = batch.len();
+            while let Ok(_event) = rx.try_recv() {
+                lost += 1;
+            }
+            tracing::error!(
+                lost,
+                "the database did not answer before shutdown; audit events were not written"
+            );
+            return;
+        }
+        batch.clear();
+    }
+}
+
+/// Writes `batch`, retrying with backoff: for as long as it takes while the node runs (the
+/// bounded queue holds new events back meanwhile), until the give-up moment once it stops.
+/// False when it gave up.
+async fn write_with_retry(
+    db: &DatabaseConnection,
+    batch: &[NewEvent],
+    stopping: &watch::Receiver<Option<Instant>>,
+) -> bool {
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        match crate::db::within(WRITE_DEADLINE, write_batch(db, batch)).await {
+            Ok(()) => return true,
+            Err(e) => {
+                tracing::warn!(attempt, error.cause_chain = ?e, "writing audit events failed; retrying");
             }
         }
+        if stopping
+            .borrow()
+            .is_some_and(|give_up| Instant::now() >= give_up)
+        {
+            return false;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 
@@ -117,21 +179,33 @@ async fn write_batch(db: &DatabaseConnection, batch: &[NewEvent]) -> Result<(), 
     txn.commit().await
 }
 
-async fn write_with_retry(db: &DatabaseConnection, batch: &mut Vec<NewEvent>) {
-    let mut delay = Duration::from_millis(50);
-    for attempt in 1..=20 {
-        match write_batch(db, batch).await {
-            Ok(()) => {
-                batch.clear();
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(attempt, error.cause_chain = ?e, "writing audit events failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> AuditEntry {
+        AuditEntry {
+            tenant_id: None,
+            actor: "test".into(),
+            action: "token.issued",
+            target: "jti:x".into(),
+            outcome: Outcome::Granted,
+            detail: String::new(),
         }
     }
-    tracing::error!(lost = batch.len(), "audit events could not be written");
-    batch.clear();
+
+    #[tokio::test]
+    async fn a_queue_that_stays_full_refuses_instead_of_waiting_for_ever() {
+        // A database without the audit table: every write fails, so nothing leaves the queue.
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let log = AuditLog::start(db);
+        let mut accepted = 0;
+        let started = std::time::Instant::now();
+        while log.record(entry()).await.is_ok() {
+            accepted += 1;
+            assert!(accepted <= QUEUE + BATCH, "the queue is bounded");
+        }
+        assert!(accepted >= QUEUE, "refused after {accepted} events");
+        assert!(started.elapsed() < QUEUE_WAIT * 3);
+    }
 }

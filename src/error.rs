@@ -65,7 +65,34 @@ pub enum OAuthError {
     Unavailable(#[source] anyhow::Error),
     /// Ours: 500 with a generic description.
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+impl From<anyhow::Error> for OAuthError {
+    fn from(e: anyhow::Error) -> Self {
+        if is_unavailability(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Unexpected(e)
+        }
+    }
+}
+
+impl From<crate::audit::Backlogged> for OAuthError {
+    fn from(e: crate::audit::Backlogged) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+/// Whether `e` (or one of its causes) is the database or the audit log failing to answer rather
+/// than a fault of ours: 503, not 500.
+fn is_unavailability(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(crate::db::is_unavailable)
+            || cause.is::<crate::audit::Backlogged>()
+    })
 }
 
 macro_rules! constructors {
@@ -183,7 +210,23 @@ pub enum AdminError {
     #[error("a dependency is unavailable; retry later")]
     Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AdminError {
+    fn from(e: anyhow::Error) -> Self {
+        if is_unavailability(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Unexpected(e)
+        }
+    }
+}
+
+impl From<crate::audit::Backlogged> for AdminError {
+    fn from(e: crate::audit::Backlogged) -> Self {
+        Self::Unavailable(e.into())
+    }
 }
 
 impl AdminError {

@@ -61,7 +61,7 @@ pub async fn enforce(
                         outcome: Outcome::Refused,
                         detail: format!("per_second={} burst={}", limit.per_second, limit.burst),
                     })
-                    .await;
+                    .await?;
             }
             return Err(OAuthError::Throttled {
                 retry_after_secs: wait_ms.div_ceil(1000).max(1),

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditEntry, AuditLog, Backlogged};
 use crate::cache::{build_tenant_view, Cache, ClientView, TenantView};
 use crate::config::Settings;
 use crate::crypto::Crypto;
@@ -16,7 +16,8 @@ use crate::db;
 use crate::store::{MemoryStore, Metered, RedisStore, StateStore};
 
 pub struct AppState {
-    pub db: DatabaseConnection,
+    /// Every statement has a deadline (`db::STATEMENT_DEADLINE`).
+    pub db: db::BoundedConnection,
     pub store: Arc<dyn StateStore>,
     pub crypto: Crypto,
     pub cache: Cache,
@@ -43,7 +44,7 @@ impl AppState {
         };
         Ok(Self {
             audit: AuditLog::start(db.clone()),
-            db,
+            db: db::BoundedConnection::new(db, db::STATEMENT_DEADLINE),
             store,
             crypto: Crypto::new(&master_key),
             cache: Cache::default(),
@@ -70,10 +71,10 @@ impl AppState {
         }
     }
 
-    /// Queues an audit event; waits only when the writer is behind (backpressure, so that a
-    /// slow database slows issuance down instead of growing memory).
-    pub async fn audit(&self, entry: AuditEntry) {
-        self.audit.record(entry).await;
+    /// Queues an audit event; waits only when the writer is behind, and refuses (503) when it
+    /// stays behind, so that nothing happens unrecorded.
+    pub async fn audit(&self, entry: AuditEntry) -> Result<(), Backlogged> {
+        self.audit.record(entry).await
     }
 
     pub async fn tenant(&self, slug: &str) -> anyhow::Result<Option<Arc<TenantView>>> {
@@ -141,18 +142,13 @@ impl AppState {
         Ok(exists)
     }
 
-    /// True while the database and the state store both answer.
+    /// True while the database and the state store both answer (each within its deadline).
     pub async fn ready(&self) -> bool {
-        let db_ok = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
+        let (db, store) = tokio::join!(
             self.db.execute_unprepared("SELECT 1"),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
-        let store_ok = tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping())
-            .await
-            .is_ok_and(|r| r.is_ok());
-        db_ok && store_ok
+            tokio::time::timeout(db::STATEMENT_DEADLINE, self.store.ping()),
+        );
+        db.is_ok() && store.is_ok_and(|r| r.is_ok())
     }
 }
 
@@ -173,7 +169,7 @@ pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
         .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(std::time::Duration::from_secs(5))
-        .acquire_timeout(std::time::Duration::from_secs(2))
+        .acquire_timeout(db::STATEMENT_DEADLINE)
         .sqlx_logging(false);
     let db = Database::connect(options).await.map_err(|_| {
         anyhow::anyhow!("cannot connect to the database (check GRANTD_DATABASE_URL)")

@@ -75,7 +75,7 @@ pub async fn create(
         format!("api_key:{}", model.id),
         format!("app={}", app.id),
     )
-    .await;
+    .await?;
     Ok(CreatedApiKey {
         id: model.id,
         name: model.name,
@@ -140,6 +140,6 @@ pub async fn delete(
         format!("api_key:{key_id}"),
         format!("app={}", app.id),
     )
-    .await;
+    .await?;
     Ok(())
 }

@@ -67,7 +67,7 @@ pub async fn create(
         format!("app:{}", app.id),
         format!("scopes={}", scopes.join(" ")),
     )
-    .await;
+    .await?;
     Ok(out(&tenant.issuer, app))
 }
 
@@ -115,6 +115,6 @@ pub async fn patch(
         format!("app:{}", app.id),
         format!("api_enabled={}", app.api_enabled),
     )
-    .await;
+    .await?;
     Ok(out(&tenant.issuer, app))
 }

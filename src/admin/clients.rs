@@ -233,7 +233,7 @@ pub async fn create(
             strings_of(&model.grant_types).join(" ")
         ),
     )
-    .await;
+    .await?;
     Ok(out(model, secret))
 }
 
@@ -324,7 +324,7 @@ pub async fn patch(
         format!("client:{client_id}"),
         String::new(),
     )
-    .await;
+    .await?;
     Ok(out(model, None))
 }
 

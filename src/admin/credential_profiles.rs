@@ -76,7 +76,7 @@ pub async fn create(
         format!("credential_profile:{name}"),
         format!("provider={provider}"),
     )
-    .await;
+    .await?;
     Ok(ProfileOut {
         id: model.id,
         name: model.name,

@@ -3,7 +3,7 @@
 //! verify; the old key stays published until its last token has expired. A compromised key is
 //! withdrawn at once instead, and its tokens become inactive everywhere.
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use super::{record, tenant_or_404};
@@ -114,7 +114,7 @@ pub async fn rotate(
         format!("kid:{kid}"),
         detail,
     )
-    .await;
+    .await?;
     Ok(Rotated {
         kid,
         signs_from: signs_from.timestamp(),

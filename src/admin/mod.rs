@@ -86,7 +86,7 @@ pub async fn record(
     action: &'static str,
     target: String,
     detail: String,
-) {
+) -> Result<(), AdminError> {
     state
         .audit(AuditEntry {
             tenant_id: Some(tenant_id),
@@ -96,5 +96,6 @@ pub async fn record(
             outcome: Outcome::Granted,
             detail,
         })
-        .await;
+        .await?;
+    Ok(())
 }

@@ -101,7 +101,7 @@ pub async fn revoke(
         target,
         reason,
     )
-    .await;
+    .await?;
     Ok(Revoked {
         revoked_before: now.timestamp(),
     })

@@ -1,5 +1,4 @@
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::{double_option, field, is_unique_violation, record, validate_rate_limit, RateLimit};
@@ -83,7 +82,7 @@ pub async fn create(
         format!("tenant:{slug}"),
         format!("kid={kid}"),
     )
-    .await;
+    .await?;
     Ok(out(state, tenant))
 }
 
@@ -122,6 +121,6 @@ pub async fn patch(
         format!("tenant:{slug}"),
         String::new(),
     )
-    .await;
+    .await?;
     Ok(out(state, model))
 }

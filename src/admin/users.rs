@@ -58,7 +58,7 @@ pub async fn create(
         format!("user:{}", user.id),
         String::new(),
     )
-    .await;
+    .await?;
     Ok(UserOut {
         id: user.id,
         username: user.username,

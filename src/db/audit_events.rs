@@ -71,6 +71,9 @@ fn insert_sql(backend: sea_orm::DatabaseBackend, rows: usize) -> String {
         }
         sql.push(')');
     }
+    // A batch whose commit succeeded but whose answer was lost is written again by the retry:
+    // the ids it already wrote are skipped, so the retry neither fails nor writes twice.
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
     sql
 }
 

@@ -3,12 +3,16 @@
 pub mod api_keys;
 pub mod apps;
 pub mod audit_events;
+mod bounded;
 pub mod clients;
 pub mod credential_profiles;
 pub mod signing_keys;
 pub mod tenants;
 pub mod users;
 
+pub use bounded::{
+    is_unavailable, within, BoundedConnection, BoundedTransaction, STATEMENT_DEADLINE,
+};
 use sea_orm::{DbErr, JsonValue, SqlErr};
 
 /// A JSON array of strings, the form of list columns.

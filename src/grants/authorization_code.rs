@@ -52,7 +52,7 @@ pub async fn grant(
                     outcome: Outcome::Granted,
                     detail: "authorization code reused".into(),
                 })
-                .await;
+                .await?;
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used",
             ));

@@ -81,6 +81,6 @@ pub async fn issue_access_token(
                 signer.kid()
             ),
         })
-        .await;
+        .await?;
     Ok((token, claims))
 }

@@ -208,7 +208,7 @@ pub async fn revoke_family(
             outcome: Outcome::Granted,
             detail: why.to_owned(),
         })
-        .await;
+        .await?;
     Ok(())
 }
 

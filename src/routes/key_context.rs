@@ -7,7 +7,7 @@ use tracing_actix_web::RootSpan;
 use uuid::Uuid;
 
 use super::oauth_form;
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditEntry, Backlogged, Outcome};
 use crate::db;
 use crate::error::OAuthError;
 use crate::state::{credential_profile_context, AppState};
@@ -63,7 +63,7 @@ async fn handle(
             Outcome::Refused,
             "inactive or not for the caller's apps",
         )
-        .await;
+        .await?;
         return Ok(no_store(json!({"active": false})));
     };
     let claims = active.claims;
@@ -83,7 +83,7 @@ async fn handle(
                     Outcome::Refused,
                     "credential profile no longer exists",
                 )
-                .await;
+                .await?;
                 return Ok(no_store(json!({"active": false})));
             };
             let secret = state
@@ -104,7 +104,7 @@ async fn handle(
             claims.cred_profile.as_deref().unwrap_or("-")
         ),
     )
-    .await;
+    .await?;
     Ok(no_store(json!({
         "active": true,
         "tid": claims.tid,
@@ -130,7 +130,7 @@ async fn audit(
     jti: &str,
     outcome: Outcome,
     detail: &str,
-) {
+) -> Result<(), Backlogged> {
     state
         .audit(AuditEntry {
             tenant_id: Some(*tenant_id),
@@ -140,5 +140,5 @@ async fn audit(
             outcome,
             detail: detail.to_owned(),
         })
-        .await;
+        .await
 }

@@ -6,13 +6,14 @@ use sea_orm::{ConnectionTrait, DatabaseBackend};
 use crate::state::AppState;
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.get_database_backend() {
+    let db = state.db.unbounded();
+    match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
-            let pool = state.db.get_sqlite_connection_pool();
+            let pool = db.get_sqlite_connection_pool();
             crate::metrics::database_pool(pool.size(), pool.num_idle());
         }
         DatabaseBackend::Postgres => {
-            let pool = state.db.get_postgres_connection_pool();
+            let pool = db.get_postgres_connection_pool();
             crate::metrics::database_pool(pool.size(), pool.num_idle());
         }
         _ => {}

@@ -78,7 +78,7 @@ async fn handle(
                 outcome: Outcome::Granted,
                 detail: "revocation endpoint".into(),
             })
-            .await;
+            .await?;
     }
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))

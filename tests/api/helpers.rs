@@ -139,23 +139,55 @@ pub struct TestDatabase {
 pub async fn test_database() -> TestDatabase {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let url = match std::env::var("GRANTD_TEST_DATABASE_URL") {
-        Ok(base) if base.starts_with("postgres") => {
-            let name = format!("test_{}", Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(&base)
-                .await
-                .expect("GRANTD_TEST_DATABASE_URL must answer");
-            sea_orm::ConnectionTrait::execute_unprepared(
-                &admin,
-                &format!("CREATE DATABASE \"{name}\""),
-            )
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
-            let (server, _) = base.rsplit_once('/').unwrap();
-            format!("{server}/{name}")
-        }
+        Ok(base) if base.starts_with("postgres") => create_postgres_database(&base).await,
         _ => format!("sqlite://{}/grantd.db?mode=rwc", dir.path().display()),
     };
+    with_url(url, dir)
+}
+
+/// A fresh PostgreSQL database whatever the pass: the database-outage tests need a server
+/// they can put a `FaultProxy` in front of.
+pub async fn postgres_database() -> TestDatabase {
+    let base = std::env::var("GRANTD_TEST_POSTGRES_URL").expect(
+        "GRANTD_TEST_POSTGRES_URL must name a PostgreSQL server: run scripts/test, which starts one",
+    );
+    let url = create_postgres_database(&base).await;
+    with_url(url, Arc::new(tempfile::tempdir().unwrap()))
+}
+
+impl TestDatabase {
+    pub fn port(&self) -> u16 {
+        let url: url::Url = self.url.parse().unwrap();
+        url.port().unwrap_or(5432)
+    }
+
+    /// The same database, reached through `127.0.0.1:{port}`.
+    pub fn through(&self, port: u16) -> TestDatabase {
+        let mut url: url::Url = self.url.parse().unwrap();
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(port)).unwrap();
+        TestDatabase {
+            url: url.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// Creates a database named after a fresh UUID on the server of `base`; returns its URL.
+async fn create_postgres_database(base: &str) -> String {
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(base)
+        .await
+        .expect("the PostgreSQL server of the tests must answer");
+    sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+fn with_url(url: String, dir: Arc<tempfile::TempDir>) -> TestDatabase {
     TestDatabase {
         url,
         master_key: base64::engine::general_purpose::STANDARD.encode(rand_bytes()),

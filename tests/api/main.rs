@@ -4,6 +4,7 @@ mod authorization_code;
 mod browser;
 mod chat_api;
 mod client_credentials;
+mod fault_proxy;
 mod health;
 mod helpers;
 mod junk;

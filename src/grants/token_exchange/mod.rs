@@ -45,7 +45,7 @@ pub async fn grant(
             outcome,
             detail,
         })
-        .await;
+        .await?;
     result.map(|(response, _, _)| response)
 }
 

@@ -9,7 +9,7 @@ use super::get::{redirect_with, unavailable};
 use super::pages::{describe_scope, error_page, html, ConsentPage, LoginPage};
 use super::pending::{self, Pending};
 use super::COOKIE;
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditEntry, Backlogged, Outcome};
 use crate::cache::TenantView;
 use crate::crypto::{constant_time_eq, hash_password, random_token, sha256_hex, verify_password};
 use crate::db;
@@ -140,7 +140,12 @@ async fn login(
         return unavailable();
     };
     if per_user > ATTEMPTS_PER_USER || per_address > ATTEMPTS_PER_ADDRESS {
-        audit_failure(state, tenant, username, "throttled").await;
+        if audit_failure(state, tenant, username, "throttled")
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
         let mut response = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts. Wait a minute and try again.",
@@ -167,7 +172,12 @@ async fn login(
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|_| verified) else {
-        audit_failure(state, tenant, username, "wrong username or password").await;
+        if audit_failure(state, tenant, username, "wrong username or password")
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
         return login_page(StatusCode::OK, INVALID_LOGIN);
     };
     pending.user_id = Some(user.id);
@@ -200,7 +210,12 @@ async fn login(
     )
 }
 
-async fn audit_failure(state: &AppState, tenant: &TenantView, username: &str, why: &str) {
+async fn audit_failure(
+    state: &AppState,
+    tenant: &TenantView,
+    username: &str,
+    why: &str,
+) -> Result<(), Backlogged> {
     let shown: String = username
         .chars()
         .filter(|c| !c.is_control())
@@ -215,7 +230,7 @@ async fn audit_failure(state: &AppState, tenant: &TenantView, username: &str, wh
             outcome: Outcome::Refused,
             detail: why.to_owned(),
         })
-        .await;
+        .await
 }
 
 async fn decide(
