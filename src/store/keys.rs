@@ -53,6 +53,12 @@ impl KeyBuilder {
     pub fn ping(&self) -> String {
         format!("{}:ping", self.prefix)
     }
+
+    /// When this Redis's data began (unix ms); its absence means the data was lost. The one key
+    /// without a TTL: one per deployment, and it must outlive every token.
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
 }
 
 fn once_kind(kind: OnceKind) -> &'static str {

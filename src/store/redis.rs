@@ -75,18 +75,42 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self {
+        let store = Self {
             keys: KeyBuilder::new(prefix),
             conn,
             take_once: Script::new(TAKE_ONCE),
             mark_max: Script::new(MARK_MAX),
             hit: Script::new(HIT),
             gcra: Script::new(GCRA),
-        })
+        };
+        store
+            .begin_epoch()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.0))?;
+        Ok(store)
     }
 
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// Records when this Redis's data began, unless it already says; returns what it says.
+    async fn begin_epoch(&self) -> StoreResult<i64> {
+        let key = self.keys.epoch();
+        let now = chrono::Utc::now().timestamp_millis();
+        let (epoch,): (i64,) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(now)
+            .arg("NX")
+            .ignore()
+            .cmd("GET")
+            .arg(&key)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(epoch)
     }
 }
 
@@ -201,23 +225,40 @@ impl StateStore for RedisStore {
             .iter()
             .map(|m| self.keys.mark(tenant, m))
             .collect();
-        let all: Vec<&String> = ids.iter().chain(marks.iter()).collect();
-        if all.is_empty() {
-            return Ok(false);
-        }
-        let values: Vec<Option<String>> = redis::cmd("MGET")
+        let epoch_key = self.keys.epoch();
+        let all: Vec<&String> = ids.iter().chain(marks.iter()).chain([&epoch_key]).collect();
+        let mut values: Vec<Option<String>> = redis::cmd("MGET")
             .arg(&all)
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        let (id_values, mark_values) = values.split_at(ids.len().min(values.len()));
+        if values.len() != all.len() {
+            return Err(StoreError(
+                "MGET answered with the wrong number of values".into(),
+            ));
+        }
+        let epoch = match values.pop().flatten().and_then(|v| v.parse::<i64>().ok()) {
+            Some(epoch) => epoch,
+            None => {
+                // Emptied (restarted without persistence, flushed, evicting): every revocation
+                // recorded so far may be gone, so nothing issued before now can be trusted.
+                let epoch = self.begin_epoch().await?;
+                tracing::warn!(
+                    target: "security",
+                    epoch,
+                    "the state store lost its data: every token issued before now is inactive"
+                );
+                epoch
+            }
+        };
+        let (id_values, mark_values) = values.split_at(ids.len());
         let dead_id = id_values.iter().any(Option::is_some);
         let marked = mark_values
             .iter()
             .flatten()
             .filter_map(|v| v.parse::<i64>().ok())
             .any(|at| query.issued_at <= at);
-        Ok(dead_id || marked)
+        Ok(dead_id || marked || query.issued_at < epoch)
     }
 
     async fn throttle(

@@ -144,7 +144,9 @@ async fn with_redis_down_grantd_fails_closed_and_recovers_by_itself() {
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200, "the process lives");
 
-    // Redis comes back on the same port: the node recovers without a restart.
+    // Redis comes back on the same port, empty (it had no persistence): the node recovers
+    // without a restart, and since the revocation of `revoked` is lost, it treats every token
+    // issued before the loss as inactive.
     let _redis = start_redis(port);
     let recovered = eventually(Duration::from_secs(10), || async {
         app.http
@@ -157,7 +159,16 @@ async fn with_redis_down_grantd_fails_closed_and_recovers_by_itself() {
     })
     .await;
     assert!(recovered, "/readyz recovered");
-    let (status, body) = introspect_as(&app, &f.slug, client, &token).await;
+    for earlier in [&token, &revoked] {
+        let (status, body) = introspect_as(&app, &f.slug, client, earlier).await;
+        assert_eq!(
+            (status, body["active"].as_bool()),
+            (200, Some(false)),
+            "{body}"
+        );
+    }
+    let fresh = cc_token(&app, &f, None).await;
+    let (status, body) = introspect_as(&app, &f.slug, client, &fresh).await;
     assert_eq!(
         (status, body["active"].as_bool()),
         (200, Some(true)),

@@ -19,6 +19,10 @@ async fn stores() -> Vec<(&'static str, Arc<dyn StateStore>)> {
     ]
 }
 
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 #[tokio::test]
 async fn a_single_use_value_is_fresh_once_then_used() {
     for (name, store) in stores().await {
@@ -115,8 +119,11 @@ async fn of_twenty_concurrent_redemptions_exactly_one_is_fresh() {
 async fn marks_expire_after_their_ttl() {
     for (name, store) in stores().await {
         let tenant = Uuid::new_v4();
+        // After the store began: what came before counts as lost (see the epoch).
+        let t0 = now_ms();
         let query = RevocationQuery {
             jtis: vec!["short".into()],
+            issued_at: t0,
             ..Default::default()
         };
         store.revoke_jti(tenant, "short", 1).await.unwrap();
@@ -133,10 +140,12 @@ async fn marks_expire_after_their_ttl() {
 async fn revoked_jtis_and_families_are_revoked() {
     for (name, store) in stores().await {
         let tenant = Uuid::new_v4();
+        // After the store began: what came before counts as lost (see the epoch).
+        let t0 = now_ms();
         let query = |jti: &str, fam: &str| RevocationQuery {
             jtis: vec![jti.into()],
             families: vec![fam.into()],
-            issued_at: 100,
+            issued_at: t0 + 100,
             ..Default::default()
         };
         assert!(
@@ -164,15 +173,20 @@ async fn revoked_jtis_and_families_are_revoked() {
 async fn revoked_before_marks_cover_tokens_issued_until_then() {
     for (name, store) in stores().await {
         let tenant = Uuid::new_v4();
+        // After the store began: what came before counts as lost (see the epoch).
+        let t0 = now_ms();
         let client = MarkScope {
             client: Some("c1".into()),
             ..MarkScope::tenant()
         };
         store
-            .revoke_before(tenant, &client, 1_000, 60)
+            .revoke_before(tenant, &client, t0 + 1_000, 60)
             .await
             .unwrap();
-        store.revoke_before(tenant, &client, 500, 60).await.unwrap();
+        store
+            .revoke_before(tenant, &client, t0 + 500, 60)
+            .await
+            .unwrap();
         let query = |iat: i64, marks: Vec<MarkScope>| RevocationQuery {
             marks,
             issued_at: iat,
@@ -180,14 +194,14 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
         };
         assert!(
             store
-                .is_revoked(tenant, &query(1_000, vec![client.clone()]))
+                .is_revoked(tenant, &query(t0 + 1_000, vec![client.clone()]))
                 .await
                 .unwrap(),
             "{name}"
         );
         assert!(
             !store
-                .is_revoked(tenant, &query(1_001, vec![client.clone()]))
+                .is_revoked(tenant, &query(t0 + 1_001, vec![client.clone()]))
                 .await
                 .unwrap(),
             "{name}: a later mark wins over an earlier one"
@@ -197,7 +211,7 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
                 .is_revoked(
                     tenant,
                     &query(
-                        10,
+                        t0 + 10,
                         vec![MarkScope {
                             client: Some("c2".into()),
                             ..MarkScope::tenant()
@@ -209,14 +223,17 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
             "{name}"
         );
         store
-            .revoke_before(tenant, &MarkScope::tenant(), 2_000, 60)
+            .revoke_before(tenant, &MarkScope::tenant(), t0 + 2_000, 60)
             .await
             .unwrap();
         assert!(
             store
                 .is_revoked(
                     tenant,
-                    &query(1_500, MarkScope::covering("c9", "s9", Some(Uuid::nil())))
+                    &query(
+                        t0 + 1_500,
+                        MarkScope::covering("c9", "s9", Some(Uuid::nil()))
+                    )
                 )
                 .await
                 .unwrap(),
@@ -229,6 +246,8 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
 async fn a_combined_mark_covers_only_tokens_matching_all_its_fields() {
     for (name, store) in stores().await {
         let tenant = Uuid::new_v4();
+        // After the store began: what came before counts as lost (see the epoch).
+        let t0 = now_ms();
         let app = Uuid::new_v4();
         let user_at_client = MarkScope {
             client: Some("c1".into()),
@@ -236,12 +255,12 @@ async fn a_combined_mark_covers_only_tokens_matching_all_its_fields() {
             app: None,
         };
         store
-            .revoke_before(tenant, &user_at_client, 1_000, 60)
+            .revoke_before(tenant, &user_at_client, t0 + 1_000, 60)
             .await
             .unwrap();
         let check = |client: &str, subject: &str| RevocationQuery {
             marks: MarkScope::covering(client, subject, Some(app)),
-            issued_at: 900,
+            issued_at: t0 + 900,
             ..Default::default()
         };
         assert!(
@@ -269,9 +288,12 @@ async fn a_combined_mark_covers_only_tokens_matching_all_its_fields() {
 async fn withdrawn_keys_and_peeked_values() {
     for (name, store) in stores().await {
         let tenant = Uuid::new_v4();
+        // After the store began: what came before counts as lost (see the epoch).
+        let t0 = now_ms();
         store.revoke_kid(tenant, "k1", 60).await.unwrap();
         let by_kid = |kid: &str| RevocationQuery {
             kids: vec![kid.into()],
+            issued_at: t0,
             ..Default::default()
         };
         assert!(
@@ -339,6 +361,47 @@ async fn hits_count_within_a_window() {
 }
 
 #[tokio::test]
+async fn an_emptied_redis_makes_everything_issued_before_inactive() {
+    let prefix = format!("test-{}", Uuid::new_v4().simple());
+    let store = RedisStore::connect(&REDIS.url, &prefix).await.unwrap();
+    let tenant = Uuid::new_v4();
+    // A token issued a second ago, before the loss below.
+    let issued_at = now_ms() - 1_000;
+    let query = |issued_at| RevocationQuery {
+        jtis: vec!["j".into()],
+        issued_at,
+        ..Default::default()
+    };
+    store.revoke_jti(tenant, "j", 60).await.unwrap();
+    assert!(store.is_revoked(tenant, &query(issued_at)).await.unwrap());
+
+    // Redis loses this deployment's data (restart without persistence, FLUSHALL, eviction).
+    let client = redis::Client::open(REDIS.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    // The revocation of `j` is gone, yet a token issued before the loss is not active again;
+    // one issued after it is.
+    assert!(store.is_revoked(tenant, &query(issued_at)).await.unwrap());
+    let later = now_ms() + 1;
+    let other = RevocationQuery {
+        jtis: vec!["k".into()],
+        issued_at: later,
+        ..Default::default()
+    };
+    assert!(!store.is_revoked(tenant, &other).await.unwrap());
+}
+
+#[tokio::test]
 async fn redis_keys_carry_the_prefix_kind_and_tenant_and_a_ttl() {
     let prefix = format!("test-{}", Uuid::new_v4().simple());
     let store = RedisStore::connect(&REDIS.url, &prefix).await.unwrap();
@@ -355,14 +418,18 @@ async fn redis_keys_carry_the_prefix_kind_and_tenant_and_a_ttl() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys.len(), 3, "{keys:?}");
     for key in keys {
-        assert!(key.starts_with(&format!("{prefix}:{tenant}:")), "{key}");
         let ttl: i64 = redis::cmd("TTL")
             .arg(&key)
             .query_async(&mut conn)
             .await
             .unwrap();
+        if key == format!("{prefix}:epoch") {
+            assert_eq!(ttl, -1, "the epoch outlives every token");
+            continue;
+        }
+        assert!(key.starts_with(&format!("{prefix}:{tenant}:")), "{key}");
         assert!(ttl > 0 && ttl <= 60, "{key} has ttl {ttl}");
     }
 }
