@@ -58,6 +58,8 @@ pub enum OAuthError {
     Throttled { retry_after_secs: u64 },
     #[error("request body too large")]
     TooLarge,
+    #[error("request body too slow")]
+    TimedOut,
     #[error("unknown tenant")]
     UnknownTenant,
     /// A dependency (database, state store) cannot answer: 503, fail closed.
@@ -121,7 +123,7 @@ impl OAuthError {
         match self {
             Self::Rejected { code, .. } => *code,
             Self::Throttled { .. } | Self::Unavailable(_) => OAuthErrorCode::TemporarilyUnavailable,
-            Self::TooLarge | Self::UnknownTenant => OAuthErrorCode::InvalidRequest,
+            Self::TooLarge | Self::TimedOut | Self::UnknownTenant => OAuthErrorCode::InvalidRequest,
             Self::Unexpected(_) => OAuthErrorCode::ServerError,
         }
     }
@@ -149,6 +151,7 @@ impl ResponseError for OAuthError {
             Self::Rejected { .. } => StatusCode::BAD_REQUEST,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Self::UnknownTenant => StatusCode::NOT_FOUND,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -160,6 +163,7 @@ impl ResponseError for OAuthError {
             Self::Rejected { description, .. } => description,
             Self::Throttled { .. } => "too many requests; retry later",
             Self::TooLarge => "the request body is too large",
+            Self::TimedOut => "the request body did not arrive in time",
             Self::UnknownTenant => "no such tenant",
             Self::Unavailable(_) => "a dependency of the server is unavailable; retry later",
             Self::Unexpected(_) => "internal error",
@@ -205,6 +209,8 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("the request body did not arrive in time")]
+    TimedOut,
     /// The state store or the database cannot answer: 503, nothing was changed or it is safe to
     /// retry.
     #[error("a dependency is unavailable; retry later")]
@@ -238,6 +244,7 @@ impl AdminError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Unprocessable(_) => "unprocessable_entity",
+            Self::TimedOut => "request_timeout",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal_error",
         }
@@ -274,6 +281,7 @@ impl ResponseError for AdminError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -15,7 +15,7 @@ mod token;
 
 use actix_web::web;
 
-pub use body::read_limited;
+pub use body::{read_limited, BodyError};
 pub use jwks::JWKS_MAX_AGE_SECS;
 
 /// A 503 in the admin API's format that says nothing of the cause (it goes to the logs).

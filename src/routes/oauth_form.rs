@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest};
 
-use super::read_limited;
+use super::{read_limited, BodyError};
 use crate::cache::{ClientView, TenantView};
 use crate::client_auth;
 use crate::domain::parse_form;
@@ -44,8 +44,11 @@ pub async fn read(
     }
     let body = read_limited(payload, MAX_FORM_BYTES)
         .await
-        .map_err(|_| OAuthError::invalid_request("the body could not be read"))?
-        .map_err(|()| OAuthError::TooLarge)?;
+        .map_err(|e| match e {
+            BodyError::TooLarge => OAuthError::TooLarge,
+            BodyError::TimedOut => OAuthError::TimedOut,
+            BodyError::Unreadable => OAuthError::invalid_request("the body could not be read"),
+        })?;
     let fields = parse_form(&body).map_err(|e| OAuthError::invalid_request(e.describe()))?;
     let tenant = state
         .tenant(slug)

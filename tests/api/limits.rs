@@ -53,6 +53,40 @@ async fn a_request_head_that_never_finishes_is_408_within_the_timeout() {
 }
 
 #[tokio::test]
+async fn a_body_that_never_finishes_is_408_within_the_deadline() {
+    let app = spawn_app().await;
+    let started = Instant::now();
+    let send = |request: String| {
+        let address = app.address.clone();
+        tokio::task::spawn_blocking(move || {
+            raw_exchange(&address, request.as_bytes(), Duration::from_secs(12))
+        })
+    };
+    // Heads complete, bodies promised 100 bytes and cut short.
+    let oauth = send(
+        "POST /t/x/token HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+         grant_type="
+            .into(),
+    );
+    let admin = send(format!(
+        "POST /admin/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"slug\":",
+        app.admin_token
+    ));
+    let (oauth, admin) = (oauth.await.unwrap(), admin.await.unwrap());
+    assert!(oauth.starts_with("HTTP/1.1 408"), "{oauth:.60}");
+    assert!(oauth.contains(r#""error":"invalid_request""#), "{oauth}");
+    assert!(admin.starts_with("HTTP/1.1 408"), "{admin:.60}");
+    assert!(admin.contains(r#""error":"request_timeout""#), "{admin}");
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn deeply_nested_json_and_oversize_bodies_are_refused_without_a_500() {
     let app = spawn_app().await;
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));

@@ -13,7 +13,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 
 use crate::error::AdminError;
-use crate::routes::{read_limited, resource};
+use crate::routes::{read_limited, resource, BodyError};
 use crate::state::AppState;
 
 /// Who the audit log names for admin API changes.
@@ -99,9 +99,12 @@ async fn require_admin_token(
 pub async fn json_body<T: DeserializeOwned>(payload: web::Payload) -> Result<T, AdminError> {
     let bytes = read_limited(payload, MAX_JSON_BYTES)
         .await
-        .map_err(|_| AdminError::BadRequest("the body could not be read".into()))?
-        .map_err(|()| {
-            AdminError::BadRequest(format!("the body is larger than {MAX_JSON_BYTES} bytes"))
+        .map_err(|e| match e {
+            BodyError::TooLarge => {
+                AdminError::BadRequest(format!("the body is larger than {MAX_JSON_BYTES} bytes"))
+            }
+            BodyError::TimedOut => AdminError::TimedOut,
+            BodyError::Unreadable => AdminError::BadRequest("the body could not be read".into()),
         })?;
     // An empty body is an empty object: every field of the optional-body calls is optional.
     let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };

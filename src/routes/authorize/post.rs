@@ -16,7 +16,7 @@ use crate::db;
 use crate::domain::parse_form;
 use crate::grants::records::{bound_digest, CodeRecord};
 use crate::protocol::AUTHORIZATION_CODE_TTL;
-use crate::routes::read_limited;
+use crate::routes::{read_limited, BodyError};
 use crate::state::AppState;
 use crate::store::OnceKind;
 use crate::telemetry::spawn_blocking_with_tracing;
@@ -50,8 +50,15 @@ pub async fn authorize_post(
     };
     let name = tenant.model.name.as_str();
     let form = match read_limited(payload, 8 * 1024).await {
-        Ok(Ok(body)) => parse_form(&body).ok(),
-        _ => None,
+        Ok(body) => parse_form(&body).ok(),
+        Err(BodyError::TimedOut) => {
+            return error_page(
+                StatusCode::REQUEST_TIMEOUT,
+                name,
+                "The form took too long to arrive. Try again.",
+            )
+        }
+        Err(_) => None,
     };
     let Some(form) = form else {
         return error_page(StatusCode::BAD_REQUEST, name, "The form is malformed.");
