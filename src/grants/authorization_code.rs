@@ -111,7 +111,7 @@ pub async fn grant(
         issued_at_ms: ctx.now.timestamp_millis(),
         family_expires_at: now + REFRESH_TOKEN_TTL,
     };
-    issue_user_tokens(ctx, GRANT_AUTHORIZATION_CODE, refresh, ctx.now).await
+    issue_user_tokens(ctx, GRANT_AUTHORIZATION_CODE, refresh).await
 }
 
 fn check_pkce(record: &CodeRecord, verifier: Option<&str>) -> Result<(), OAuthError> {

@@ -12,7 +12,8 @@ use crate::error::OAuthError;
 use crate::protocol::{
     access_token_ttl, TokenRequest, TokenResponse, GRANT_REFRESH_TOKEN, REFRESH_TOKEN_TTL,
 };
-use crate::store::{MarkScope, OnceKind, RevocationQuery, Taken};
+use crate::store::{MarkScope, OnceKind, RevocationQuery, Successor, Taken};
+use crate::tokens::AccessClaims;
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -25,52 +26,78 @@ pub async fn grant(
     let client_id = &ctx.client.model.client_id;
     let tenant_id = ctx.tenant.model.id;
     let digest = bound_digest(client_id, presented);
-    let now = ctx.now.timestamp();
     let store = &ctx.state.store;
     // Everything that can refuse the request is checked on a read of the token first, and the
-    // rotation is the last step: of concurrent uses exactly one then succeeds, even while the
-    // others, finding the token used, revoke its family (which then kills what the winner got).
+    // rotation (the token used and its successor stored, in one step) comes last: of concurrent
+    // uses exactly one then succeeds, even while the others, finding the token used, revoke its
+    // family (which then kills what the winner got); and a failure before it, a store timeout
+    // included, leaves the token as it was, to be presented again.
     let peeked = store
         .peek_once(tenant_id, OnceKind::RefreshToken, &digest)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    if let Some(record) = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok()) {
-        check(ctx, &record, now).await?;
-        narrowed_scope(request, &record)?;
-    }
+    let Some(record) = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok()) else {
+        // Unknown, or used already: redeeming it tells which.
+        let taken = store
+            .take_once(
+                tenant_id,
+                OnceKind::RefreshToken,
+                &digest,
+                REFRESH_TOKEN_TTL as u64,
+            )
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.into()))?;
+        return Err(refusal(ctx, taken).await);
+    };
+    check(ctx, &record, ctx.now.timestamp()).await?;
+    let next = RefreshRecord {
+        scope: narrowed_scope(request, &record)?.to_string(),
+        issued_at_ms: ctx.now.timestamp_millis(),
+        ..record
+    };
+    let refresh_token = random_token(32);
     let taken = store
-        .take_once(
+        .rotate_once(
             tenant_id,
             OnceKind::RefreshToken,
             &digest,
             REFRESH_TOKEN_TTL as u64,
+            Successor {
+                digest: &bound_digest(client_id, &refresh_token),
+                payload: &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
+                ttl_secs: remaining_secs(&next, ctx.now),
+            },
         )
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    let record: RefreshRecord = match taken {
-        Taken::Fresh(payload) => serde_json::from_str(&payload).map_err(anyhow::Error::from)?,
-        Taken::Used(payload) => {
-            let record: RefreshRecord =
-                serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
-            crate::metrics::refresh_reuse_detected();
-            revoke_family(ctx, &record, "refresh token reused").await?;
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; its family is revoked",
-            ));
-        }
-        Taken::Unknown => {
-            return Err(OAuthError::invalid_grant(
-                "unknown, expired or revoked refresh token",
-            ))
-        }
+    if !matches!(taken, Taken::Fresh(_)) {
+        return Err(refusal(ctx, taken).await);
+    }
+    let (access_token, claims) = user_access_token(ctx, GRANT_REFRESH_TOKEN, &next).await?;
+    Ok(token_response(access_token, &claims, Some(refresh_token)))
+}
+
+/// Why a refresh token that could not be redeemed is refused; a used one revokes its family.
+async fn refusal(ctx: &GrantContext<'_>, taken: Taken) -> OAuthError {
+    let Taken::Used(payload) = taken else {
+        return OAuthError::invalid_grant("unknown, expired or revoked refresh token");
     };
-    let scope = narrowed_scope(request, &record)?;
-    let next = RefreshRecord {
-        scope: scope.to_string(),
-        issued_at_ms: ctx.now.timestamp_millis(),
-        ..record
+    let record: RefreshRecord = match serde_json::from_str(&payload) {
+        Ok(record) => record,
+        Err(e) => return anyhow::Error::from(e).into(),
     };
-    issue_user_tokens(ctx, GRANT_REFRESH_TOKEN, next, ctx.now).await
+    crate::metrics::refresh_reuse_detected();
+    match revoke_family(ctx, &record, "refresh token reused").await {
+        Ok(()) => {
+            OAuthError::invalid_grant("the refresh token was already used; its family is revoked")
+        }
+        Err(e) => e,
+    }
+}
+
+/// A refresh token lives as long as what is left of its family.
+fn remaining_secs(record: &RefreshRecord, now: DateTime<Utc>) -> u64 {
+    (record.family_expires_at - now.timestamp()).max(1) as u64
 }
 
 /// The family must be alive and unrevoked, and its user and app still active: a deleted user or
@@ -132,48 +159,24 @@ fn narrowed_scope(request: &TokenRequest, record: &RefreshRecord) -> Result<Scop
     Ok(asked)
 }
 
-/// Issues an access token and the next refresh token of `record`'s family.
+/// Issues an access token and the first refresh token of `record`'s family.
 pub async fn issue_user_tokens(
     ctx: &GrantContext<'_>,
     grant_type: &'static str,
     record: RefreshRecord,
-    now: DateTime<Utc>,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = ScopeSet::parse(&record.scope).unwrap_or_default();
-    let (audience, app_id) = match record.app_id.and_then(|id| ctx.tenant.apps.get(&id)) {
-        Some(app) => (app.audience.clone(), Some(app.id)),
-        None => (ctx.tenant.issuer.clone(), None),
-    };
-    let client_id = &ctx.client.model.client_id;
-    let (access_token, claims) = issue_access_token(
-        ctx.state,
-        ctx.tenant,
-        AccessTokenSpec {
-            grant_type,
-            sub: record.user_id.to_string(),
-            client_id,
-            audience,
-            app_id,
-            scope: &scope,
-            ttl_secs: access_token_ttl(app_id.is_some()),
-            family: Some(record.family.clone()),
-            exchange: Default::default(),
-        },
-        now,
-    )
-    .await?;
+    let (access_token, claims) = user_access_token(ctx, grant_type, &record).await?;
     let refresh_token = if ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
         let token = random_token(32);
-        let ttl = (record.family_expires_at - now.timestamp()).max(1) as u64;
         let payload = serde_json::to_string(&record).map_err(anyhow::Error::from)?;
         ctx.state
             .store
             .put_once(
                 ctx.tenant.model.id,
                 OnceKind::RefreshToken,
-                &bound_digest(client_id, &token),
+                &bound_digest(&ctx.client.model.client_id, &token),
                 &payload,
-                ttl,
+                remaining_secs(&record, ctx.now),
             )
             .await
             .map_err(|e| OAuthError::Unavailable(e.into()))?;
@@ -181,14 +184,52 @@ pub async fn issue_user_tokens(
     } else {
         None
     };
-    Ok(TokenResponse {
+    Ok(token_response(access_token, &claims, refresh_token))
+}
+
+fn token_response(
+    access_token: String,
+    claims: &AccessClaims,
+    refresh_token: Option<String>,
+) -> TokenResponse {
+    TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
-        scope: claims.scope,
+        scope: claims.scope.clone(),
         refresh_token,
         issued_token_type: None,
-    })
+    }
+}
+
+/// The access token of a user's family: app-scoped when the family is.
+async fn user_access_token(
+    ctx: &GrantContext<'_>,
+    grant_type: &'static str,
+    record: &RefreshRecord,
+) -> Result<(String, AccessClaims), OAuthError> {
+    let scope = ScopeSet::parse(&record.scope).unwrap_or_default();
+    let (audience, app_id) = match record.app_id.and_then(|id| ctx.tenant.apps.get(&id)) {
+        Some(app) => (app.audience.clone(), Some(app.id)),
+        None => (ctx.tenant.issuer.clone(), None),
+    };
+    issue_access_token(
+        ctx.state,
+        ctx.tenant,
+        AccessTokenSpec {
+            grant_type,
+            sub: record.user_id.to_string(),
+            client_id: &ctx.client.model.client_id,
+            audience,
+            app_id,
+            scope: &scope,
+            ttl_secs: access_token_ttl(app_id.is_some()),
+            family: Some(record.family.clone()),
+            exchange: Default::default(),
+        },
+        ctx.now,
+    )
+    .await
 }
 
 /// Kills a family and everything issued from it, and says so in the audit log.

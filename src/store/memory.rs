@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use super::{KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Taken};
+use super::{
+    KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Successor, Taken,
+};
 
 pub struct MemoryStore {
     keys: KeyBuilder,
@@ -90,6 +92,33 @@ impl StateStore for MemoryStore {
         let mut entries = self.entries.lock();
         if let Some(payload) = entries.take(&self.keys.once(tenant, kind, digest), now) {
             entries.set(used_key, payload.clone(), used_ttl_secs, now);
+            return Ok(Taken::Fresh(payload));
+        }
+        Ok(match entries.get(&used_key, now) {
+            Some(payload) => Taken::Used(payload.clone()),
+            None => Taken::Unknown,
+        })
+    }
+
+    async fn rotate_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+        next: Successor<'_>,
+    ) -> StoreResult<Taken> {
+        let now = Instant::now();
+        let used_key = self.keys.once_used(tenant, kind, digest);
+        let mut entries = self.entries.lock();
+        if let Some(payload) = entries.take(&self.keys.once(tenant, kind, digest), now) {
+            entries.set(used_key, payload.clone(), used_ttl_secs, now);
+            entries.set(
+                self.keys.once(tenant, kind, next.digest),
+                next.payload.to_owned(),
+                next.ttl_secs,
+                now,
+            );
             return Ok(Taken::Fresh(payload));
         }
         Ok(match entries.get(&used_key, now) {

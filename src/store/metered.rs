@@ -4,7 +4,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Taken};
+use super::{MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Successor, Taken};
 use crate::metrics::store_call;
 
 pub struct Metered<S>(pub S);
@@ -50,6 +50,22 @@ impl<S: StateStore> StateStore for Metered<S> {
         timed(
             "take_once",
             self.0.take_once(tenant, kind, digest, used_ttl_secs),
+        )
+        .await
+    }
+
+    async fn rotate_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+        next: Successor<'_>,
+    ) -> StoreResult<Taken> {
+        timed(
+            "rotate_once",
+            self.0
+                .rotate_once(tenant, kind, digest, used_ttl_secs, next),
         )
         .await
     }

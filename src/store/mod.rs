@@ -30,6 +30,14 @@ pub enum OnceKind {
     AuthorizationRequest,
 }
 
+/// What `rotate_once` stores in place of the value it redeems.
+#[derive(Debug, Clone, Copy)]
+pub struct Successor<'a> {
+    pub digest: &'a str,
+    pub payload: &'a str,
+    pub ttl_secs: u64,
+}
+
 /// What redeeming a single-use value found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
@@ -110,6 +118,17 @@ pub trait StateStore: Send + Sync {
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
+    ) -> StoreResult<Taken>;
+
+    /// `take_once`, and only when the value was fresh, `put_once` of its successor (same kind),
+    /// in one atomic step: a rotation never leaves the old value used and the new one unstored.
+    async fn rotate_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+        next: Successor<'_>,
     ) -> StoreResult<Taken>;
 
     /// Marks one access token dead until `ttl_secs` (its remaining lifetime) has passed.

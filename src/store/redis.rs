@@ -8,15 +8,18 @@ use redis::Script;
 use uuid::Uuid;
 
 use super::{
-    KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreError, StoreResult, Taken,
+    KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreError, StoreResult,
+    Successor, Taken,
 };
 
-/// Moves a single-use value to its "used" key and returns it, in one step.
+/// Moves a single-use value to its "used" key and returns it, in one step; given a third key,
+/// stores its successor (ARGV[2], for ARGV[3] seconds) in the same step.
 const TAKE_ONCE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if v then
   redis.call('DEL', KEYS[1])
   redis.call('SET', KEYS[2], v, 'EX', ARGV[1])
+  if KEYS[3] then redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3]) end
   return {1, v}
 end
 local u = redis.call('GET', KEYS[2])
@@ -114,6 +117,14 @@ impl RedisStore {
     }
 }
 
+fn taken(state: i64, payload: String) -> Taken {
+    match state {
+        1 => Taken::Fresh(payload),
+        2 => Taken::Used(payload),
+        _ => Taken::Unknown,
+    }
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError(e.to_string())
 }
@@ -161,11 +172,29 @@ impl StateStore for RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(match state {
-            1 => Taken::Fresh(payload),
-            2 => Taken::Used(payload),
-            _ => Taken::Unknown,
-        })
+        Ok(taken(state, payload))
+    }
+
+    async fn rotate_once(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+        next: Successor<'_>,
+    ) -> StoreResult<Taken> {
+        let (state, payload): (i64, String) = self
+            .take_once
+            .key(self.keys.once(tenant, kind, digest))
+            .key(self.keys.once_used(tenant, kind, digest))
+            .key(self.keys.once(tenant, kind, next.digest))
+            .arg(used_ttl_secs.max(1))
+            .arg(next.payload)
+            .arg(next.ttl_secs.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(taken(state, payload))
     }
 
     async fn peek_once(

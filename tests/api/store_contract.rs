@@ -2,7 +2,7 @@
 use std::sync::Arc;
 
 use grantd::store::{
-    MarkScope, MemoryStore, OnceKind, RedisStore, RevocationQuery, StateStore, Taken,
+    MarkScope, MemoryStore, OnceKind, RedisStore, RevocationQuery, StateStore, Successor, Taken,
 };
 use uuid::Uuid;
 
@@ -82,6 +82,56 @@ async fn values_are_separated_by_tenant_and_kind() {
             Taken::Unknown,
             "{name}"
         );
+    }
+}
+
+#[tokio::test]
+async fn of_twenty_concurrent_rotations_exactly_one_stores_its_successor() {
+    for (name, store) in stores().await {
+        let tenant = Uuid::new_v4();
+        store
+            .put_once(tenant, OnceKind::RefreshToken, "old", "p0", 60)
+            .await
+            .unwrap();
+        let attempts = (0..20).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let digest = format!("next{i}");
+                let next = Successor {
+                    digest: &digest,
+                    payload: "p1",
+                    ttl_secs: 60,
+                };
+                let taken = store
+                    .rotate_once(tenant, OnceKind::RefreshToken, "old", 60, next)
+                    .await
+                    .unwrap();
+                (digest, taken)
+            })
+        });
+        let results: Vec<_> = futures_util::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let winners: Vec<&String> = results
+            .iter()
+            .filter(|(_, taken)| *taken == Taken::Fresh("p0".into()))
+            .map(|(digest, _)| digest)
+            .collect();
+        assert_eq!(winners.len(), 1, "{name}");
+        for (digest, taken) in &results {
+            let stored = store
+                .peek_once(tenant, OnceKind::RefreshToken, digest)
+                .await
+                .unwrap();
+            if digest == winners[0] {
+                assert_eq!(stored.as_deref(), Some("p1"), "{name}: the successor");
+            } else {
+                assert_eq!(*taken, Taken::Used("p0".into()), "{name}");
+                assert_eq!(stored, None, "{name}: a loser's successor is not stored");
+            }
+        }
     }
 }
 
