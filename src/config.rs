@@ -1,5 +1,6 @@
 //! Settings: `GRANTD_*` environment variables, each overridable by a flag of the same name.
 //! Nothing else in grantd reads the environment.
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use base64::Engine;
@@ -59,6 +60,17 @@ pub struct Settings {
         global = true
     )]
     pub log_format: LogFormat,
+    /// HTTP worker threads; default one per CPU core.
+    #[arg(long = "workers", env = "GRANTD_WORKERS", global = true)]
+    pub workers: Option<NonZeroUsize>,
+    /// Connections each worker serves at once; further ones wait in the listen backlog.
+    #[arg(
+        long = "max-connections",
+        env = "GRANTD_MAX_CONNECTIONS",
+        default_value_t = NonZeroUsize::new(10_000).expect("not zero"),
+        global = true
+    )]
+    pub max_connections: NonZeroUsize,
 }
 
 impl Settings {

@@ -13,7 +13,6 @@ use crate::state::AppState;
 use crate::telemetry::GrantdRootSpan;
 
 pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-pub const MAX_CONNECTIONS_PER_WORKER: usize = 10_000;
 
 pub struct Application {
     port: u16,
@@ -35,7 +34,7 @@ impl Application {
         }
         crate::metrics::handle();
         let state = web::Data::new(AppState::connect(&settings).await?);
-        let server = serve(listener, state.clone())?;
+        let server = serve(listener, state.clone(), &settings)?;
         tracing::info!(%address, public_url = %state.public_url, "grantd is listening");
         Ok(Self {
             port: address.port(),
@@ -95,8 +94,12 @@ async fn wait_for_stop_signal() {
     }
 }
 
-fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
-    let server = HttpServer::new(move || {
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    settings: &Settings,
+) -> anyhow::Result<Server> {
+    let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(limit_header_size))
             .wrap(from_fn(crate::metrics::track_requests))
@@ -107,17 +110,18 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
     })
     // Bounds that keep a slow or greedy client from holding resources: a request's head must
     // arrive within CLIENT_REQUEST_TIMEOUT (else 408), idle keep-alive connections close, and
-    // each worker takes at most MAX_CONNECTIONS_PER_WORKER at once (the rest wait in the backlog).
+    // each worker takes at most `max_connections` at once (the rest wait in the backlog).
     .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
     .client_disconnect_timeout(std::time::Duration::from_secs(2))
     .keep_alive(std::time::Duration::from_secs(30))
-    .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .max_connections(settings.max_connections.get())
     .backlog(2048)
     .shutdown_timeout(10)
-    .disable_signals()
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .disable_signals();
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers.get());
+    }
+    Ok(server.listen(listener)?.run())
 }
 
 /// The most header bytes a request may carry: OAuth requests need a few hundred.

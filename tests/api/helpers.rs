@@ -241,6 +241,8 @@ pub fn settings_for(database: &TestDatabase, redis_url: Option<SecretString>) ->
         admin_token: Some(SecretString::from(database.admin_token.clone())),
         master_key: Some(SecretString::from(database.master_key.clone())),
         log_format: LogFormat::Json,
+        workers: None,
+        max_connections: std::num::NonZeroUsize::new(10_000).unwrap(),
     }
 }
 

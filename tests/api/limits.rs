@@ -1,9 +1,10 @@
 //! Request limits: each refused with a clear 4xx, none able to hold the server.
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{settings_for, spawn_app, spawn_with_settings, test_database};
 
 fn raw_exchange(address: &str, request: &[u8], wait: Duration) -> String {
     let host = address.trim_start_matches("http://");
@@ -84,6 +85,35 @@ async fn a_body_that_never_finishes_is_408_within_the_deadline() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_idle_ones_time_out() {
+    // Arrange: one worker taking two connections at once.
+    let database = test_database().await;
+    let mut settings = settings_for(&database, None);
+    settings.workers = NonZeroUsize::new(1);
+    settings.max_connections = NonZeroUsize::new(2).unwrap();
+    let app = spawn_with_settings(&database, settings).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+
+    // Act: two connections that never send a request fill it; a third asks for /healthz.
+    let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(&host).unwrap()).collect();
+    let started = Instant::now();
+    let response = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let waited = started.elapsed();
+
+    // Assert: served only once the idle ones were closed for not sending a request in time.
+    assert_eq!(response.status(), 200);
+    assert!(
+        waited >= Duration::from_secs(2),
+        "served at once: the cap did not hold ({waited:?})"
+    );
+    assert!(
+        waited < Duration::from_secs(6),
+        "the idle connections held the worker ({waited:?})"
+    );
+    drop(idle);
 }
 
 #[tokio::test]
