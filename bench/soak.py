@@ -235,7 +235,7 @@ class Tok:
 
 
 class Family:
-    __slots__ = ("refresh", "used", "access", "dead", "uncertain", "created")
+    __slots__ = ("refresh", "used", "access", "dead", "uncertain", "created", "raced_at", "fate")
 
     def __init__(self, refresh):
         self.refresh = refresh
@@ -244,6 +244,8 @@ class Family:
         self.dead = False
         self.uncertain = False  # a redemption had an unknown outcome (5xx, dropped connection)
         self.created = time.time()
+        self.raced_at = None  # when step_race presented its refresh token at both nodes
+        self.fate = None  # why the soak took it as dead, for the report
 
 
 class State:
@@ -318,12 +320,14 @@ class State:
         """A family in an unknown state (grantd may have killed it): drop it, and take no answer
         about its tokens as wrong."""
         family.dead = True
+        family.fate = family.fate or "given up"
         for tok in list(family.access):
             self.mark_uncertain(tok)
 
     def kill_family(self, family, at, why):
         with self.lock:
             family.dead = True
+            family.fate = family.fate or why
             for tok in family.access:
                 self.revoke_cascade(tok, at, why)
 
@@ -410,6 +414,10 @@ def describe(tok, resp, what):
     return {"what": what, "kind": tok.kind, "jti": tok.jti, "issued_by_node": tok.node, "asked_node": resp.node,
             "at": resp.t0, "age_s": round(resp.t0 - claims.get("iat", 0), 2), "exp_in_s": round(tok.exp - resp.t0, 2),
             "app_id": claims.get("app_id"), "has_family": tok.family is not None,
+            "family": None if tok.family is None else {
+                "dead": tok.family.dead, "uncertain": tok.family.uncertain, "fate": tok.family.fate,
+                "rotations": len(tok.family.used), "latest_access": bool(tok.family.access) and tok.family.access[-1] is tok,
+                "raced_s_before": None if tok.family.raced_at is None else round(resp.t0 - tok.family.raced_at, 2)},
             "answer": resp.body[:200].decode("utf-8", "replace")}
 
 
@@ -688,6 +696,7 @@ def step_race(worker):
     if not KILLS.go():
         return step_refresh(worker)
     token = family.refresh
+    family.raced_at = time.time()
     barrier = threading.Barrier(2)
     results = [None, None]
 

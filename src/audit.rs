@@ -116,7 +116,7 @@ async fn write_batches(
                     return;
                 }
                 if !write_with_retry(&db, &batch, &stopping).await {
-                    break;
+                    return give_up(batch.len(), rx);
                 }
                 batch.clear();
             }
@@ -124,23 +124,25 @@ async fn write_batches(
         }
     }
     rx.close();
-    loop {
-        if batch.is_empty() && rx.recv_many(&mut batch, BATCH).await == 0 {
-            return;
-        }
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
         if !write_with_retry(&db, &batch, &stopping).await {
-            let mut lost = batch.len();
-            while let Ok(_event) = rx.try_recv() {
-                lost += 1;
-            }
-            tracing::error!(
-                lost,
-                "the database did not answer before shutdown; audit events were not written"
-            );
-            return;
+            return give_up(batch.len(), rx);
         }
         batch.clear();
     }
+}
+
+/// Says how many events a stopping node could not write: `unwritten` and what is still queued.
+fn give_up(unwritten: usize, mut rx: mpsc::Receiver<NewEvent>) {
+    rx.close();
+    let mut lost = unwritten;
+    while rx.try_recv().is_ok() {
+        lost += 1;
+    }
+    tracing::error!(
+        lost,
+        "the database did not answer before shutdown; audit events were not written"
+    );
 }
 
 /// Writes `batch`, retrying with backoff: for as long as it takes while the node runs (the
