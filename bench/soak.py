@@ -1045,8 +1045,9 @@ def summarise(started, ended, workers):
             conn_outside[f"{key}@node{node}"] += 1
         if detail:
             details[f"{key} {detail}"] += 1
-    # A revoked token seen active after a Redis restart that lost the revocation record: still a
-    # violation, but documented (docs/operations.md) for a Redis without persistence.
+    # A revoked token seen active after a Redis restart that lost the revocation record: a
+    # violation. grantd's epoch key makes everything issued before such a loss inactive, so none
+    # is expected even with SOAK_REDIS_PERSIST=0; the classification stays to tell the cause.
     # Likewise a refresh family born before the restart and killed after it: its records were gone,
     # so grantd could not tell the reuse (it answered "unknown token") nor revoke the family.
     redis_stops = [at for at, name, _ in events if name == "redis_stopped"] or [b for what, b, _ in windows if what == "redis"]
