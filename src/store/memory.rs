@@ -57,6 +57,32 @@ impl MemoryStore {
             tats: Mutex::new(HashMap::new()),
         }
     }
+
+    /// `take_once`, storing `next` under the same lock when given (`rotate_once`).
+    fn redeem(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+        next: Option<Successor<'_>>,
+    ) -> Taken {
+        let now = Instant::now();
+        let used_key = self.keys.once_used(tenant, kind, digest);
+        let mut entries = self.entries.lock();
+        if let Some(payload) = entries.take(&self.keys.once(tenant, kind, digest), now) {
+            entries.set(used_key, payload.clone(), used_ttl_secs, now);
+            if let Some(next) = next {
+                let key = self.keys.once(tenant, kind, next.digest);
+                entries.set(key, next.payload.to_owned(), next.ttl_secs, now);
+            }
+            return Taken::Fresh(payload);
+        }
+        match entries.get(&used_key, now) {
+            Some(payload) => Taken::Used(payload.clone()),
+            None => Taken::Unknown,
+        }
+    }
 }
 
 #[async_trait]
@@ -87,17 +113,7 @@ impl StateStore for MemoryStore {
         digest: &str,
         used_ttl_secs: u64,
     ) -> StoreResult<Taken> {
-        let now = Instant::now();
-        let used_key = self.keys.once_used(tenant, kind, digest);
-        let mut entries = self.entries.lock();
-        if let Some(payload) = entries.take(&self.keys.once(tenant, kind, digest), now) {
-            entries.set(used_key, payload.clone(), used_ttl_secs, now);
-            return Ok(Taken::Fresh(payload));
-        }
-        Ok(match entries.get(&used_key, now) {
-            Some(payload) => Taken::Used(payload.clone()),
-            None => Taken::Unknown,
-        })
+        Ok(self.redeem(tenant, kind, digest, used_ttl_secs, None))
     }
 
     async fn rotate_once(
@@ -108,23 +124,7 @@ impl StateStore for MemoryStore {
         used_ttl_secs: u64,
         next: Successor<'_>,
     ) -> StoreResult<Taken> {
-        let now = Instant::now();
-        let used_key = self.keys.once_used(tenant, kind, digest);
-        let mut entries = self.entries.lock();
-        if let Some(payload) = entries.take(&self.keys.once(tenant, kind, digest), now) {
-            entries.set(used_key, payload.clone(), used_ttl_secs, now);
-            entries.set(
-                self.keys.once(tenant, kind, next.digest),
-                next.payload.to_owned(),
-                next.ttl_secs,
-                now,
-            );
-            return Ok(Taken::Fresh(payload));
-        }
-        Ok(match entries.get(&used_key, now) {
-            Some(payload) => Taken::Used(payload.clone()),
-            None => Taken::Unknown,
-        })
+        Ok(self.redeem(tenant, kind, digest, used_ttl_secs, Some(next)))
     }
 
     async fn peek_once(

@@ -97,6 +97,37 @@ impl RedisStore {
         self.conn.clone()
     }
 
+    /// `take_once`, storing `next` in the same script when given (`rotate_once`).
+    async fn redeem(
+        &self,
+        tenant: Uuid,
+        kind: OnceKind,
+        digest: &str,
+        used_ttl_secs: u64,
+        next: Option<Successor<'_>>,
+    ) -> StoreResult<Taken> {
+        let mut invocation = self.take_once.prepare_invoke();
+        invocation
+            .key(self.keys.once(tenant, kind, digest))
+            .key(self.keys.once_used(tenant, kind, digest))
+            .arg(used_ttl_secs.max(1));
+        if let Some(next) = next {
+            invocation
+                .key(self.keys.once(tenant, kind, next.digest))
+                .arg(next.payload)
+                .arg(next.ttl_secs.max(1));
+        }
+        let (state, payload): (i64, String) = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match state {
+            1 => Taken::Fresh(payload),
+            2 => Taken::Used(payload),
+            _ => Taken::Unknown,
+        })
+    }
+
     /// Records when this Redis's data began, unless it already says; returns what it says.
     async fn begin_epoch(&self) -> StoreResult<i64> {
         let key = self.keys.epoch();
@@ -114,14 +145,6 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(epoch)
-    }
-}
-
-fn taken(state: i64, payload: String) -> Taken {
-    match state {
-        1 => Taken::Fresh(payload),
-        2 => Taken::Used(payload),
-        _ => Taken::Unknown,
     }
 }
 
@@ -164,15 +187,7 @@ impl StateStore for RedisStore {
         digest: &str,
         used_ttl_secs: u64,
     ) -> StoreResult<Taken> {
-        let (state, payload): (i64, String) = self
-            .take_once
-            .key(self.keys.once(tenant, kind, digest))
-            .key(self.keys.once_used(tenant, kind, digest))
-            .arg(used_ttl_secs.max(1))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(taken(state, payload))
+        self.redeem(tenant, kind, digest, used_ttl_secs, None).await
     }
 
     async fn rotate_once(
@@ -183,18 +198,8 @@ impl StateStore for RedisStore {
         used_ttl_secs: u64,
         next: Successor<'_>,
     ) -> StoreResult<Taken> {
-        let (state, payload): (i64, String) = self
-            .take_once
-            .key(self.keys.once(tenant, kind, digest))
-            .key(self.keys.once_used(tenant, kind, digest))
-            .key(self.keys.once(tenant, kind, next.digest))
-            .arg(used_ttl_secs.max(1))
-            .arg(next.payload)
-            .arg(next.ttl_secs.max(1))
-            .invoke_async(&mut self.conn())
+        self.redeem(tenant, kind, digest, used_ttl_secs, Some(next))
             .await
-            .map_err(unavailable)?;
-        Ok(taken(state, payload))
     }
 
     async fn peek_once(
