@@ -65,6 +65,11 @@ pub struct ClientView {
 }
 
 impl ClientView {
+    /// Whether an authorization request of this client must carry a PKCE challenge.
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public || self.model.require_pkce
+    }
+
     pub fn from_model(model: client::Model) -> Self {
         Self {
             is_public: model.client_type == "public",

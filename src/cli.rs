@@ -101,6 +101,9 @@ pub enum ClientCommand {
         scopes: Vec<String>,
         #[arg(long = "app")]
         app_ids: Vec<String>,
+        /// Exempts a legacy confidential client from PKCE (every client needs it by default).
+        #[arg(long = "no-pkce")]
+        no_pkce: bool,
     },
 }
 
@@ -160,6 +163,7 @@ async fn execute(state: &AppState, command: Command) -> anyhow::Result<serde_jso
             redirect_uris,
             scopes,
             app_ids,
+            no_pkce,
         }) => {
             let input = clients::CreateClient {
                 name,
@@ -168,6 +172,7 @@ async fn execute(state: &AppState, command: Command) -> anyhow::Result<serde_jso
                 redirect_uris,
                 scopes,
                 app_ids,
+                require_pkce: Some(!no_pkce),
             };
             serde_json::to_value(
                 clients::create(state, ACTOR, &tenant, input)

@@ -15,6 +15,10 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct Crypto {
     sealing: Aes256Gcm,
+    /// Seals what grantd hands to browsers: a key of its own, so that the values anyone can make
+    /// grantd seal (a pending authorization request carries the caller's `state`) never share
+    /// the nonce space of the secrets at rest.
+    browser: Aes256Gcm,
     pepper: [u8; 32],
 }
 
@@ -22,45 +26,34 @@ impl Crypto {
     pub fn new(master_key: &[u8; 32]) -> Self {
         Self {
             sealing: Aes256Gcm::new(&derive(master_key, b"grantd/seal/v1").into()),
+            browser: Aes256Gcm::new(&derive(master_key, b"grantd/browser/v1").into()),
             pepper: derive(master_key, b"grantd/pepper/v1"),
         }
     }
 
-    /// Encrypts `plaintext`, bound to `context` (e.g. `signing_key:{kid}`) so that a sealed value
-    /// moved to another row does not open.
+    /// Encrypts `plaintext`, bound to `context` (e.g. `signing_key:{tenant}:{kid}`) so that a
+    /// sealed value moved to another row does not open.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> anyhow::Result<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ciphertext = self
-            .sealing
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| anyhow::anyhow!("sealing failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ciphertext);
-        Ok(STANDARD.encode(out))
+        seal_with(&self.sealing, context, plaintext).map(|bytes| STANDARD.encode(bytes))
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> anyhow::Result<Vec<u8>> {
         let bytes = STANDARD
             .decode(sealed)
             .map_err(|_| anyhow::anyhow!("sealed value is not base64"))?;
-        anyhow::ensure!(bytes.len() > NONCE_LEN, "sealed value is too short");
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        self.sealing
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| anyhow::anyhow!("sealed value does not open with this master key"))
+        open_with(&self.sealing, context, &bytes)
+    }
+
+    /// Like `seal`, for a value kept by the browser (a cookie): URL-safe, under its own key.
+    pub fn seal_for_browser(&self, context: &str, plaintext: &[u8]) -> anyhow::Result<String> {
+        seal_with(&self.browser, context, plaintext).map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn open_from_browser(&self, context: &str, sealed: &str) -> anyhow::Result<Vec<u8>> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| anyhow::anyhow!("sealed value is not base64url"))?;
+        open_with(&self.browser, context, &bytes)
     }
 
     /// Digest of a high-entropy secret grantd generated (client secret, API key). A fast keyed
@@ -77,6 +70,38 @@ impl Crypto {
         let digest = self.secret_digest(secret);
         digest.as_bytes().ct_eq(stored_digest.as_bytes()).into()
     }
+}
+
+/// nonce ‖ ciphertext ‖ tag
+fn seal_with(cipher: &Aes256Gcm, context: &str, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| anyhow::anyhow!("sealing failed"))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ciphertext);
+    Ok(out)
+}
+
+fn open_with(cipher: &Aes256Gcm, context: &str, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(bytes.len() > NONCE_LEN, "sealed value is too short");
+    let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+    cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| anyhow::anyhow!("sealed value does not open with this master key"))
 }
 
 fn derive(master_key: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
@@ -150,6 +175,16 @@ mod tests {
     fn sealed_values_do_not_open_under_another_master_key() {
         let sealed = crypto().seal("ctx", b"private").unwrap();
         assert!(Crypto::new(&[2u8; 32]).open("ctx", &sealed).is_err());
+    }
+
+    #[test]
+    fn browser_values_do_not_open_as_values_at_rest() {
+        let sealed = crypto().seal_for_browser("ctx", b"pending").unwrap();
+        assert_eq!(crypto().open_from_browser("ctx", &sealed).unwrap(), b"pending");
+        assert!(crypto().open("ctx", &sealed).is_err());
+        assert!(sealed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

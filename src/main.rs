@@ -15,11 +15,9 @@ async fn main() -> std::process::ExitCode {
     telemetry::init(cli.settings.log_format, &filter, std::io::stderr);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
-        Command::Migrate => grantd::state::connect_database(secrecy::ExposeSecret::expose_secret(
-            &cli.settings.database_url,
-        ))
-        .await
-        .map(|_| tracing::info!("migrations are up to date")),
+        Command::Migrate => grantd::state::migrate(&cli.settings)
+            .await
+            .map(|_| tracing::info!("migrations are up to date")),
         admin => run_admin(&cli.settings, admin)
             .await
             .map(|output| println!("{output:#}")),

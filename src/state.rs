@@ -36,6 +36,8 @@ impl AppState {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let master_key = settings.load_master_key()?;
         let db = connect_database(settings.database_url.expose_secret()).await?;
+        let crypto = Crypto::new(&master_key);
+        db::signing_keys::reseal_legacy(&db, &crypto).await?;
         let store: Arc<dyn StateStore> = match &settings.redis_url {
             Some(url) => Arc::new(Metered(
                 RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?,
@@ -46,7 +48,7 @@ impl AppState {
             audit: AuditLog::start(db.clone()),
             db: db::BoundedConnection::new(db, db::STATEMENT_DEADLINE),
             store,
-            crypto: Crypto::new(&master_key),
+            crypto,
             cache: Cache::default(),
             public_url: settings.public_url(),
             shared_store: settings.redis_url.is_some(),
@@ -103,7 +105,10 @@ impl AppState {
             keys,
             |key| {
                 self.crypto
-                    .open(&signing_key_context(&key.kid), &key.private_key_enc)
+                    .open(
+                        &signing_key_context(key.tenant_id, &key.kid),
+                        &key.private_key_enc,
+                    )
             },
             Utc::now(),
         )?;
@@ -142,23 +147,38 @@ impl AppState {
         Ok(exists)
     }
 
-    /// True while the database and the state store both answer (each within its deadline).
-    pub async fn ready(&self) -> bool {
-        let (db, store) = tokio::join!(
+    /// `Ok` while the database and the state store both answer (each within its deadline) and
+    /// the store is fit for grantd; else what is wrong, when it is a setting to fix.
+    pub async fn ready(&self) -> Result<(), Option<String>> {
+        let (db, store, config) = tokio::join!(
             self.db.execute_unprepared("SELECT 1"),
             tokio::time::timeout(db::STATEMENT_DEADLINE, self.store.ping()),
+            tokio::time::timeout(db::STATEMENT_DEADLINE, self.store.misconfiguration()),
         );
-        db.is_ok() && store.is_ok_and(|r| r.is_ok())
+        if let Ok(Ok(Some(problem))) = config {
+            return Err(Some(problem));
+        }
+        let answered = db.is_ok() && store.is_ok_and(|r| r.is_ok());
+        answered.then_some(()).ok_or(None)
     }
 }
 
-/// The AES-GCM context a private signing key is sealed under.
-pub fn signing_key_context(kid: &str) -> String {
-    format!("signing_key:{kid}")
+/// The AES-GCM context a private signing key is sealed under: a sealed key copied to another
+/// tenant's row does not open.
+pub fn signing_key_context(tenant: uuid::Uuid, kid: &str) -> String {
+    format!("signing_key:{tenant}:{kid}")
 }
 
 pub fn credential_profile_context(id: uuid::Uuid) -> String {
     format!("credential_profile:{id}")
+}
+
+/// `grantd migrate`: the schema migrations, then the data steps that need the master key.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let crypto = Crypto::new(&settings.load_master_key()?);
+    let db = connect_database(settings.database_url.expose_secret()).await?;
+    db::signing_keys::reseal_legacy(&db, &crypto).await?;
+    Ok(())
 }
 
 pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {

@@ -22,6 +22,9 @@ pub struct Model {
     /// Token-exchange policy, null = the contract's defaults.
     pub exchange: Option<Json>,
     pub rate_limit: Option<Json>,
+    /// Whether authorization requests must carry a PKCE challenge; only confidential clients
+    /// may be exempted.
+    pub require_pkce: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

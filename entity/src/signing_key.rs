@@ -19,6 +19,9 @@ pub struct Model {
     /// Set when the key is withdrawn as compromised: its tokens are inactive at once.
     pub withdrawn_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The sealing context of `private_key_enc`: 1 = `signing_key:{kid}` (legacy, re-sealed at
+    /// start), 2 = `signing_key:{tenant_id}:{kid}`.
+    pub seal_version: i16,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,8 @@ mod m20261122_000005_create_api_key;
 mod m20261122_000006_create_signing_key;
 mod m20261122_000007_create_credential_profile;
 mod m20261122_000008_create_audit_event;
+mod m20261203_000009_add_client_require_pkce;
+mod m20261203_000010_add_signing_key_seal_version;
 
 pub struct Migrator;
 
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_signing_key::Migration),
             Box::new(m20261122_000007_create_credential_profile::Migration),
             Box::new(m20261122_000008_create_audit_event::Migration),
+            Box::new(m20261203_000009_add_client_require_pkce::Migration),
+            Box::new(m20261203_000010_add_signing_key_seal_version::Migration),
         ]
     }
 }

@@ -32,6 +32,8 @@ pub struct CreateClient {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub app_ids: Vec<String>,
+    /// Default true; only a confidential client may be exempted.
+    pub require_pkce: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +51,7 @@ pub struct PatchClient {
     pub credential_profiles: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub exchange: Option<Option<ExchangePolicy>>,
+    pub require_pkce: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +69,7 @@ pub struct ClientOut {
     pub credential_profiles: Vec<String>,
     pub exchange: Option<serde_json::Value>,
     pub rate_limit: Option<serde_json::Value>,
+    pub require_pkce: bool,
 }
 
 impl std::fmt::Display for ClientOut {
@@ -87,6 +91,7 @@ fn out(model: client::Model, client_secret: Option<String>) -> ClientOut {
         credential_profiles: strings_of(&model.credential_profiles),
         exchange: model.exchange,
         rate_limit: model.rate_limit,
+        require_pkce: model.require_pkce,
     }
 }
 
@@ -97,6 +102,7 @@ struct Shape {
     redirect_uris: Vec<String>,
     scopes: Vec<String>,
     app_ids: Vec<String>,
+    require_pkce: bool,
 }
 
 fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
@@ -132,6 +138,12 @@ fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
             .any(|g| g == protocol::GRANT_CLIENT_CREDENTIALS || g == protocol::GRANT_TOKEN_EXCHANGE)
     {
         return Err(AdminError::field("grant_types", "a public client cannot authenticate, so it may not use client_credentials or token exchange"));
+    }
+    if shape.client_type == "public" && !shape.require_pkce {
+        return Err(AdminError::field(
+            "require_pkce",
+            "a public client always uses PKCE; only a confidential client may be exempted",
+        ));
     }
     if shape.redirect_uris.len() > 32 {
         return Err(AdminError::field(
@@ -172,6 +184,7 @@ fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
         redirect_uris,
         scopes,
         app_ids,
+        require_pkce: shape.require_pkce,
     })
 }
 
@@ -191,6 +204,7 @@ pub async fn create(
             redirect_uris: input.redirect_uris,
             scopes: input.scopes,
             app_ids: input.app_ids,
+            require_pkce: input.require_pkce.unwrap_or(true),
         },
     )?;
     let client_id = random_token(16);
@@ -210,6 +224,7 @@ pub async fn create(
         credential_profiles: Set(json_strings::<String>(&[])),
         exchange: Set(None),
         rate_limit: Set(None),
+        require_pkce: Set(shape.require_pkce),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -290,6 +305,7 @@ pub async fn patch(
             app_ids: input
                 .app_ids
                 .unwrap_or_else(|| strings_of(&current.app_ids)),
+            require_pkce: input.require_pkce.unwrap_or(current.require_pkce),
         },
     )?;
     let mut model: client::ActiveModel = current.into();
@@ -300,6 +316,7 @@ pub async fn patch(
     model.redirect_uris = Set(json_strings(&shape.redirect_uris));
     model.scopes = Set(json_strings(&shape.scopes));
     model.app_ids = Set(json_strings(&shape.app_ids));
+    model.require_pkce = Set(shape.require_pkce);
     if let Some(rate_limit) = input.rate_limit {
         model.rate_limit = Set(validate_rate_limit(rate_limit)?);
     }

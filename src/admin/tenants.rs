@@ -53,7 +53,6 @@ pub async fn create(
     let now = Utc::now();
     let kid = uuid::Uuid::new_v4().simple().to_string();
     let (pkcs8, jwk) = generate_es256(&kid)?;
-    let private_key_enc = state.crypto.seal(&signing_key_context(&kid), &pkcs8)?;
     let txn = state.db.begin().await.map_err(anyhow::Error::from)?;
     let tenant = match db::tenants::insert(&txn, &slug, &name, now).await {
         Ok(tenant) => tenant,
@@ -65,7 +64,9 @@ pub async fn create(
     let key = db::signing_keys::NewKey {
         tenant_id: tenant.id,
         kid: kid.clone(),
-        private_key_enc,
+        private_key_enc: state
+            .crypto
+            .seal(&signing_key_context(tenant.id, &kid), &pkcs8)?,
         public_jwk: jwk,
         signs_from: now,
     };

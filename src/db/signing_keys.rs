@@ -1,10 +1,13 @@
 use chrono::{DateTime, Utc};
 use entity::signing_key;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JsonValue, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    JsonValue, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use uuid::Uuid;
+
+use crate::crypto::Crypto;
+use crate::state::signing_key_context;
 
 pub struct NewKey {
     pub tenant_id: Uuid,
@@ -30,9 +33,44 @@ pub async fn insert(
         superseded_at: Set(None),
         withdrawn_at: Set(None),
         created_at: Set(now),
+        seal_version: Set(SEAL_VERSION),
     }
     .insert(db)
     .await
+}
+
+/// The sealing context new keys get (see `state::signing_key_context`).
+const SEAL_VERSION: i16 = 2;
+
+/// Re-seals private keys sealed under the legacy context (the `kid` alone) under the tenant's
+/// context, in one transaction; the data half of migration 10, which needs the master key.
+pub async fn reseal_legacy(db: &DatabaseConnection, crypto: &Crypto) -> anyhow::Result<u64> {
+    let tx = db.begin().await?;
+    let legacy = signing_key::Entity::find()
+        .filter(signing_key::Column::SealVersion.lt(SEAL_VERSION))
+        .all(&tx)
+        .await?;
+    let count = legacy.len() as u64;
+    for key in legacy {
+        let private = crypto
+            .open(&format!("signing_key:{}", key.kid), &key.private_key_enc)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "signing key {} does not open with this master key (check GRANTD_MASTER_KEY)",
+                    key.kid
+                )
+            })?;
+        let sealed = crypto.seal(&signing_key_context(key.tenant_id, &key.kid), &private)?;
+        let mut row: signing_key::ActiveModel = key.into();
+        row.private_key_enc = Set(sealed);
+        row.seal_version = Set(SEAL_VERSION);
+        row.update(&tx).await?;
+    }
+    tx.commit().await?;
+    if count > 0 {
+        tracing::info!(count, "re-sealed signing keys under their tenant's context");
+    }
+    Ok(count)
 }
 
 /// The tenant's keys, oldest first.

@@ -25,6 +25,10 @@ impl<S: StateStore> StateStore for Metered<S> {
         timed("ping", self.0.ping()).await
     }
 
+    async fn misconfiguration(&self) -> StoreResult<Option<String>> {
+        timed("misconfiguration", self.0.misconfiguration()).await
+    }
+
     async fn put_once(
         &self,
         tenant: Uuid,

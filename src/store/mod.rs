@@ -100,6 +100,12 @@ pub struct RevocationQuery {
 pub trait StateStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Why this store, as configured, cannot keep grantd's guarantees (a Redis that may evict
+    /// keys would drop revocation marks silently); `None` when it can.
+    async fn misconfiguration(&self) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
+
     /// Stores `payload` under the digest of a single-use value for `ttl_secs`.
     async fn put_once(
         &self,

@@ -86,6 +86,13 @@ impl RedisStore {
             hit: Script::new(HIT),
             gcra: Script::new(GCRA),
         };
+        if let Some(problem) = store
+            .misconfiguration()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.0))?
+        {
+            anyhow::bail!("{problem}");
+        }
         store
             .begin_epoch()
             .await
@@ -148,6 +155,17 @@ impl RedisStore {
     }
 }
 
+/// The only `maxmemory-policy` under which Redis never drops a key that grantd still needs: the
+/// `volatile-*` policies evict revocation marks (they have TTLs), `allkeys-*` anything.
+const SAFE_EVICTION_POLICY: &str = "noeviction";
+
+/// `maxmemory_policy` from the text of `INFO memory`.
+fn eviction_policy(info: &str) -> Option<&str> {
+    info.lines()
+        .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+        .map(str::trim)
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError(e.to_string())
 }
@@ -160,6 +178,27 @@ impl StateStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn misconfiguration(&self) -> StoreResult<Option<String>> {
+        let info = match redis::cmd("INFO")
+            .arg("memory")
+            .query_async::<String>(&mut self.conn())
+            .await
+        {
+            Ok(info) => info,
+            // A server or proxy that refuses INFO cannot be checked; it is not taken as broken.
+            Err(e) if matches!(e.kind(), redis::ErrorKind::Server(_)) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        Ok(eviction_policy(&info)
+            .filter(|policy| *policy != SAFE_EVICTION_POLICY)
+            .map(|policy| {
+                format!(
+                    "Redis maxmemory-policy is {policy}, which can evict grantd's revocation \
+                     state and bring revoked tokens back; set maxmemory-policy noeviction"
+                )
+            }))
     }
 
     async fn put_once(
@@ -333,4 +372,16 @@ async fn set_flag(conn: &mut ConnectionManager, key: String, ttl_secs: u64) -> S
         .query_async::<()>(conn)
         .await
         .map_err(unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eviction_policy;
+
+    #[test]
+    fn the_eviction_policy_is_read_from_info_memory() {
+        let info = "# Memory\r\nused_memory:1000\r\nmaxmemory_policy:volatile-lru\r\n";
+        assert_eq!(eviction_policy(info), Some("volatile-lru"));
+        assert_eq!(eviction_policy("# Memory\r\n"), None);
+    }
 }

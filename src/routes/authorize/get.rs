@@ -7,11 +7,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::pages::{error_page, html, LoginPage};
 use super::pending::{self, Pending};
 use crate::cache::{ClientView, TenantView};
-use crate::crypto::random_token;
 use crate::domain::ScopeSet;
 use crate::grants::resolve_target;
 use crate::pkce;
 use crate::protocol::GRANT_AUTHORIZATION_CODE;
+use crate::error::OAuthError;
 use crate::state::AppState;
 
 #[tracing::instrument(skip_all, fields(tenant = %slug))]
@@ -80,7 +80,19 @@ pub async fn authorize_get(
             )
         }
     };
-    let client_state = query.get("state").cloned();
+    // An oversized state is not sent back in a redirect: the page says what is wrong.
+    let client_state = match query.get("state") {
+        Some(state) if state.len() > MAX_STATE_LEN => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                tenant_name,
+                &format!(
+                    "The request's state parameter is longer than {MAX_STATE_LEN} characters."
+                ),
+            )
+        }
+        state => state.cloned(),
+    };
     let back = |error: &str, description: &str| {
         redirect_with(
             &redirect_uri,
@@ -93,20 +105,20 @@ pub async fn authorize_get(
         Ok(checked) => checked,
         Err((error, description)) => return back(error, description),
     };
-    let cookie_value = random_token(32);
     let pending = Pending {
-        redirect_uri: redirect_uri.clone(),
+        redirect_uri_digest: Pending::redirect_uri_digest_of(&redirect_uri),
         state: client_state.clone(),
         client_id: client.model.client_id.clone(),
-        csrf_token: random_token(24),
         ..pending
-    };
-    if pending::save(&state, tenant.model.id, &cookie_value, &pending)
-        .await
-        .is_err()
-    {
-        return unavailable();
     }
+    .renewed();
+    let sealed = match pending::seal(&state, tenant.model.id, &pending) {
+        Ok(sealed) => sealed,
+        Err(OAuthError::Rejected { description, .. }) => {
+            return back("invalid_request", &description)
+        }
+        Err(_) => return unavailable(),
+    };
     let action = format!("{}/authorize", tenant.issuer);
     let page = LoginPage {
         tenant_name,
@@ -117,10 +129,19 @@ pub async fn authorize_get(
         error: None,
     };
     let mut response = html(StatusCode::OK, &page);
-    let secure = state.public_url.starts_with("https://");
-    let _ = response.add_cookie(&pending::cookie(&slug, &cookie_value, secure));
+    let _ = response.add_cookie(&pending::cookie(&state, &slug, sealed));
     response
 }
+
+/// Bounds on what a request may carry into its sealed cookie (the rest is bounded by the
+/// client's registration).
+const MAX_STATE_LEN: usize = 1024;
+const BOUNDED_PARAMETERS: [(&str, usize, &str); 4] = [
+    ("scope", 1024, "scope is longer than 1024 characters"),
+    ("nonce", 255, "nonce is longer than 255 characters"),
+    ("resource", 2000, "resource is longer than 2000 characters"),
+    ("code_challenge", 128, "code_challenge is longer than 128 characters"),
+];
 
 /// The request's parameters, checked. Errors are (error, description) for the redirect.
 fn check(
@@ -133,6 +154,11 @@ fn check(
             "unauthorized_client",
             "the client may not use the authorization code grant",
         ));
+    }
+    for (name, limit, too_long) in BOUNDED_PARAMETERS {
+        if query.get(name).is_some_and(|value| value.len() > limit) {
+            return Err(("invalid_request", too_long));
+        }
     }
     match query.get("response_type").map(String::as_str) {
         Some("code") => {}
@@ -153,10 +179,10 @@ fn check(
         }
         None => {}
     }
-    if challenge.is_none() && client.is_public {
+    if challenge.is_none() && client.requires_pkce() {
         return Err((
             "invalid_request",
-            "public clients must use PKCE (code_challenge with S256)",
+            "this client must use PKCE (code_challenge with S256)",
         ));
     }
     if challenge.is_some_and(|c| !pkce::is_valid_challenge(c)) {
@@ -195,17 +221,19 @@ fn check(
         None => allowed,
     };
     Ok(Pending {
+        id: String::new(),
         client_id: String::new(),
-        redirect_uri: String::new(),
+        redirect_uri_digest: String::new(),
         state: None,
         scope: scope.to_string(),
         code_challenge: challenge.cloned(),
         app_id: app.map(|a| a.id),
         csrf_token: String::new(),
         user_id: None,
-        username: None,
+        expires_at: 0,
     })
 }
+
 
 /// A 302 to the client's redirect URI with `params`, `state` and `iss` (RFC 9207) added to its
 /// query, keeping the query it already has.

@@ -9,7 +9,5 @@ mod post;
 pub use get::authorize_get;
 pub use post::authorize_post;
 
-/// The cookie that ties the browser to its pending request; scoped to the endpoint's path.
-const COOKIE: &str = "grantd_authz";
 /// How long a user has to sign in and decide.
 const PENDING_TTL_SECS: u64 = 600;

@@ -1,90 +1,139 @@
-//! A pending authorization request, kept in the state store between the pages under a digest of
-//! the browser's cookie value.
+//! A pending authorization request, sealed into the browser's cookie (AES-GCM under a key
+//! derived from the master key, bound to the tenant). grantd keeps nothing for a request until
+//! someone has signed in, so unauthenticated requests cannot fill the state store; the one thing
+//! stored is a marker that the request's single decision was taken.
+//!
+//! Signing in replaces the cookie, its id and its CSRF token: a cookie planted in a browser
+//! before its user signed in never carries that user.
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{COOKIE, PENDING_TTL_SECS};
-use crate::crypto::sha256_hex;
+use super::PENDING_TTL_SECS;
+use crate::cache::ClientView;
+use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::store::{OnceKind, Taken};
+
+/// Browsers keep cookies of up to 4096 bytes, name and attributes included.
+const MAX_SEALED_LEN: usize = 3800;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
+    /// Names this request's one decision.
+    pub id: String,
     pub client_id: String,
-    pub redirect_uri: String,
+    /// SHA-256 of the redirect URI: resolved against the client's registered URIs again at the
+    /// decision, which keeps the cookie small and refuses a URI unregistered meanwhile.
+    pub redirect_uri_digest: String,
     pub state: Option<String>,
     pub scope: String,
     pub code_challenge: Option<String>,
     pub app_id: Option<Uuid>,
     pub csrf_token: String,
     pub user_id: Option<Uuid>,
-    pub username: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
-pub async fn save(
+impl Pending {
+    /// A fresh id, CSRF token and lifetime: for a new request, and again at sign-in.
+    pub fn renewed(self) -> Self {
+        Self {
+            id: random_token(16),
+            csrf_token: random_token(24),
+            expires_at: Utc::now().timestamp() + PENDING_TTL_SECS as i64,
+            ..self
+        }
+    }
+
+    pub fn redirect_uri_digest_of(uri: &str) -> String {
+        sha256_hex(uri)
+    }
+
+    /// The registered redirect URI this request names, if the client still registers it.
+    pub fn redirect_uri<'c>(&self, client: &'c ClientView) -> Option<&'c str> {
+        client
+            .redirect_uris
+            .iter()
+            .find(|uri| sha256_hex(uri) == self.redirect_uri_digest)
+            .map(String::as_str)
+    }
+}
+
+fn context(tenant: Uuid) -> String {
+    format!("authorization_request:{tenant}")
+}
+
+/// The request sealed as a cookie value; `None` when it would not fit in a cookie.
+pub fn seal(state: &AppState, tenant: Uuid, pending: &Pending) -> Result<String, OAuthError> {
+    let payload = serde_json::to_vec(pending).map_err(anyhow::Error::from)?;
+    let sealed = state
+        .crypto
+        .seal_for_browser(&context(tenant), &payload)
+        .map_err(OAuthError::Unexpected)?;
+    if sealed.len() > MAX_SEALED_LEN {
+        return Err(OAuthError::invalid_request(
+            "the authorization request is too large",
+        ));
+    }
+    Ok(sealed)
+}
+
+/// The browser's pending request for this tenant, if its cookie opens and has not expired.
+pub fn load(state: &AppState, request: &HttpRequest, slug: &str, tenant: Uuid) -> Option<Pending> {
+    let cookie = request.cookie(&cookie_name(slug, secure(state)))?;
+    let payload = state
+        .crypto
+        .open_from_browser(&context(tenant), cookie.value())
+        .ok()?;
+    let pending: Pending = serde_json::from_slice(&payload).ok()?;
+    (pending.expires_at > Utc::now().timestamp()).then_some(pending)
+}
+
+/// Claims the request's one decision: of two concurrent decisions, only one gets `true`.
+pub async fn claim_decision(
     state: &AppState,
     tenant: Uuid,
-    cookie_value: &str,
     pending: &Pending,
-) -> Result<(), OAuthError> {
-    let payload = serde_json::to_string(pending).map_err(anyhow::Error::from)?;
-    state
+) -> Result<bool, OAuthError> {
+    let taken = state
         .store
-        .put_once(
+        .hit(
             tenant,
-            OnceKind::AuthorizationRequest,
-            &sha256_hex(cookie_value),
-            &payload,
+            &format!("authz-decided:{}", pending.id),
             PENDING_TTL_SECS,
         )
         .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))
-}
-
-pub async fn load(
-    state: &AppState,
-    tenant: Uuid,
-    cookie_value: &str,
-) -> Result<Option<Pending>, OAuthError> {
-    let payload = state
-        .store
-        .peek_once(
-            tenant,
-            OnceKind::AuthorizationRequest,
-            &sha256_hex(cookie_value),
-        )
-        .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    Ok(payload.and_then(|p| serde_json::from_str(&p).ok()))
+    Ok(taken == 1)
 }
 
-/// Ends the request: of two concurrent decisions, only one gets it.
-pub async fn finish(
-    state: &AppState,
-    tenant: Uuid,
-    cookie_value: &str,
-) -> Result<Option<Pending>, OAuthError> {
-    let taken = state
-        .store
-        .take_once(
-            tenant,
-            OnceKind::AuthorizationRequest,
-            &sha256_hex(cookie_value),
-            1,
-        )
-        .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    Ok(match taken {
-        Taken::Fresh(payload) => serde_json::from_str(&payload).ok(),
-        _ => None,
-    })
+fn secure(state: &AppState) -> bool {
+    state.public_url.starts_with("https://")
 }
 
-pub fn cookie(slug: &str, value: &str, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, value.to_owned())
-        .path(format!("/t/{slug}/authorize"))
+/// On https a `__Host-` cookie (Secure, path `/`, no domain: no sibling host can plant it), one
+/// per tenant; on plain http (development) a cookie scoped to the endpoint's path.
+fn cookie_name(slug: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-grantd_authz_{slug}")
+    } else {
+        "grantd_authz".to_owned()
+    }
+}
+
+pub fn cookie(state: &AppState, slug: &str, value: String) -> Cookie<'static> {
+    let secure = secure(state);
+    let path = if secure {
+        "/".to_owned()
+    } else {
+        format!("/t/{slug}/authorize")
+    };
+    Cookie::build(cookie_name(slug, secure), value)
+        .path(path)
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
@@ -94,8 +143,8 @@ pub fn cookie(slug: &str, value: &str, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-pub fn expired_cookie(slug: &str) -> Cookie<'static> {
-    let mut cookie = cookie(slug, "", false);
+pub fn expired_cookie(state: &AppState, slug: &str) -> Cookie<'static> {
+    let mut cookie = cookie(state, slug, String::new());
     cookie.make_removal();
     cookie
 }

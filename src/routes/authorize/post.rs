@@ -8,7 +8,6 @@ use chrono::Utc;
 use super::get::{redirect_with, unavailable};
 use super::pages::{describe_scope, error_page, html, ConsentPage, LoginPage};
 use super::pending::{self, Pending};
-use super::COOKIE;
 use crate::audit::{AuditEntry, Backlogged, Outcome};
 use crate::cache::TenantView;
 use crate::crypto::{constant_time_eq, hash_password, random_token, sha256_hex, verify_password};
@@ -63,23 +62,12 @@ pub async fn authorize_post(
     let Some(form) = form else {
         return error_page(StatusCode::BAD_REQUEST, name, "The form is malformed.");
     };
-    let Some(cookie) = request.cookie(COOKIE).map(|c| c.value().to_owned()) else {
+    let Some(pending) = pending::load(&state, &request, &slug, tenant.model.id) else {
         return error_page(
             StatusCode::BAD_REQUEST,
             name,
             "This sign-in request has expired. Start again from the application.",
         );
-    };
-    let pending = match pending::load(&state, tenant.model.id, &cookie).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                name,
-                "This sign-in request has expired. Start again from the application.",
-            )
-        }
-        Err(_) => return unavailable(),
     };
     let csrf_ok = form
         .get("csrf_token")
@@ -97,16 +85,13 @@ pub async fn authorize_post(
         form.get("username"),
         form.get("password"),
     ) {
-        (Some(decision), _, _) => decide(&state, &tenant, &slug, &cookie, pending, decision).await,
+        (Some(decision), _, _) => decide(&state, &tenant, &slug, pending, decision).await,
         (None, Some(username), Some(password)) => {
             let address = request
                 .peer_addr()
                 .map(|a| a.ip().to_string())
                 .unwrap_or_default();
-            login(
-                &state, &tenant, &cookie, pending, username, password, &address,
-            )
-            .await
+            login(&state, &tenant, &slug, pending, username, password, &address).await
         }
         _ => error_page(StatusCode::BAD_REQUEST, name, "The form is incomplete."),
     }
@@ -115,8 +100,8 @@ pub async fn authorize_post(
 async fn login(
     state: &AppState,
     tenant: &TenantView,
-    cookie: &str,
-    mut pending: Pending,
+    slug: &str,
+    pending: Pending,
     username: &str,
     password: &str,
     address: &str,
@@ -147,9 +132,13 @@ async fn login(
         return unavailable();
     };
     if per_user > ATTEMPTS_PER_USER || per_address > ATTEMPTS_PER_ADDRESS {
-        if audit_failure(state, tenant, username, "throttled")
-            .await
-            .is_err()
+        // One audit row per bucket and window, not one per refused attempt.
+        let first_refusal =
+            per_user == ATTEMPTS_PER_USER + 1 || per_address == ATTEMPTS_PER_ADDRESS + 1;
+        if first_refusal
+            && audit_failure(state, tenant, &masked_username(username), "throttled")
+                .await
+                .is_err()
         {
             return unavailable();
         }
@@ -178,8 +167,14 @@ async fn login(
     let verified = spawn_blocking_with_tracing(move || verify_password(&password, &phc))
         .await
         .unwrap_or(false);
+    // A name that is an account is recorded as it is; anything else may be a mistyped
+    // password, and is recorded as a digest only.
+    let shown = match &user {
+        Some(known) => known.username.clone(),
+        None => masked_username(username),
+    };
     let Some(user) = user.filter(|_| verified) else {
-        if audit_failure(state, tenant, username, "wrong username or password")
+        if audit_failure(state, tenant, &shown, "wrong username or password")
             .await
             .is_err()
         {
@@ -187,20 +182,21 @@ async fn login(
         }
         return login_page(StatusCode::OK, INVALID_LOGIN);
     };
-    pending.user_id = Some(user.id);
-    pending.username = Some(user.username.clone());
-    if pending::save(state, tenant.model.id, cookie, &pending)
-        .await
-        .is_err()
-    {
-        return unavailable();
+    // A new cookie, id and CSRF token: whoever held the cookie before sign-in holds nothing now.
+    let pending = Pending {
+        user_id: Some(user.id),
+        ..pending
     }
+    .renewed();
+    let Ok(sealed) = pending::seal(state, tenant.model.id, &pending) else {
+        return unavailable();
+    };
     let scopes = crate::domain::ScopeSet::parse(&pending.scope).unwrap_or_default();
     let app_name = pending
         .app_id
         .and_then(|id| tenant.apps.get(&id))
         .map(|app| app.name.as_str());
-    html(
+    let mut response = html(
         StatusCode::OK,
         &ConsentPage {
             tenant_name: &tenant.model.name,
@@ -214,20 +210,17 @@ async fn login(
                 .collect(),
             app_name,
         },
-    )
+    );
+    let _ = response.add_cookie(&pending::cookie(state, slug, sealed));
+    response
 }
 
 async fn audit_failure(
     state: &AppState,
     tenant: &TenantView,
-    username: &str,
+    shown: &str,
     why: &str,
 ) -> Result<(), Backlogged> {
-    let shown: String = username
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect();
     state
         .audit(AuditEntry {
             tenant_id: Some(tenant.model.id),
@@ -244,17 +237,34 @@ async fn decide(
     state: &AppState,
     tenant: &TenantView,
     slug: &str,
-    cookie: &str,
     pending: Pending,
     decision: &str,
 ) -> HttpResponse {
     let name = tenant.model.name.as_str();
-    if pending.user_id.is_none() || !matches!(decision, "approve" | "deny") {
+    let (Some(user_id), true) = (pending.user_id, matches!(decision, "approve" | "deny")) else {
         return error_page(StatusCode::BAD_REQUEST, name, "Sign in before deciding.");
-    }
-    let pending = match pending::finish(state, tenant.model.id, cookie).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => {
+    };
+    let client = match state.client(&pending.client_id).await {
+        Ok(Some(client)) if client.model.tenant_id == tenant.model.id => client,
+        Ok(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                name,
+                "The application is not known here.",
+            )
+        }
+        Err(_) => return unavailable(),
+    };
+    let Some(redirect_uri) = pending.redirect_uri(&client) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            name,
+            "The redirect URI is not registered for this application.",
+        );
+    };
+    match pending::claim_decision(state, tenant.model.id, &pending).await {
+        Ok(true) => {}
+        Ok(false) => {
             return error_page(
                 StatusCode::BAD_REQUEST,
                 name,
@@ -262,13 +272,11 @@ async fn decide(
             )
         }
         Err(_) => return unavailable(),
-    };
-    let (Some(user_id), state_param) = (pending.user_id, pending.state.as_deref()) else {
-        return error_page(StatusCode::BAD_REQUEST, name, "Sign in before deciding.");
-    };
+    }
+    let state_param = pending.state.as_deref();
     let mut response = if decision == "deny" {
         redirect_with(
-            &pending.redirect_uri,
+            redirect_uri,
             &[
                 ("error", "access_denied"),
                 ("error_description", "the user denied the request"),
@@ -280,7 +288,7 @@ async fn decide(
         let code = random_token(32);
         let record = CodeRecord {
             client_id: pending.client_id.clone(),
-            redirect_uri: pending.redirect_uri.clone(),
+            redirect_uri: redirect_uri.to_owned(),
             code_challenge: pending.code_challenge.clone(),
             scope: pending.scope.clone(),
             user_id,
@@ -306,12 +314,33 @@ async fn decide(
             return unavailable();
         }
         redirect_with(
-            &pending.redirect_uri,
+            redirect_uri,
             &[("code", &code)],
             state_param,
             &tenant.issuer,
         )
     };
-    let _ = response.add_cookie(&pending::expired_cookie(slug));
+    let _ = response.add_cookie(&pending::expired_cookie(state, slug));
     response
+}
+
+/// A name typed at sign-in that is no account, as the audit log records it: a short digest, so
+/// that a password typed into the username field never lands there, while repeated attempts on
+/// one name can still be told apart.
+fn masked_username(username: &str) -> String {
+    format!("unknown#{}", &sha256_hex(username)[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked_username;
+
+    #[test]
+    fn failed_usernames_are_masked() {
+        let masked = masked_username("hunter2-my-password");
+        assert!(masked.starts_with("unknown#"), "{masked}");
+        assert!(!masked.contains("hunter"));
+        assert_eq!(masked, masked_username("hunter2-my-password"));
+        assert_ne!(masked, masked_username("hunter2-other"));
+    }
 }
