@@ -551,6 +551,15 @@ def step_authcode(worker):
             LOGINS.next = max(LOGINS.next, time.time() + 10)
         return
     S.note("login", resp, True)
+    # Signing in renews the cookie and the CSRF token.
+    for value in resp.header_all("Set-Cookie"):
+        if value.startswith("grantd_authz="):
+            html["Cookie"] = value.split(";", 1)[0]
+    csrf = CSRF_RE.search(resp.body.decode("utf-8", "replace"))
+    if csrf is None:
+        S.note("consent", resp, False, "no csrf_token on the consent page")
+        return
+    csrf = csrf.group(1)
     resp = call(pick_node(), "POST", path, form={"csrf_token": csrf, "decision": "approve"}, headers=html)
     location = resp.header("Location") or ""
     params = redirect_params(location)

@@ -3,8 +3,9 @@
 
 Drives grantd's authorization-code flow over HTTP, as a browser and a client would, N times:
 GET the authorization endpoint (PKCE S256) -> POST the login form (csrf_token, username,
-password, with the grantd_authz cookie) -> POST the consent form (decision=approve) -> 302 with
-code -> POST the token endpoint (authorization_code + code_verifier, HTTP Basic) -> refresh token.
+password, with the grantd_authz cookie) -> POST the consent form (decision=approve, with the
+cookie and CSRF token renewed at sign-in) -> 302 with code -> POST the token endpoint
+(authorization_code + code_verifier, HTTP Basic) -> refresh token.
 Writes one refresh token per line (each the head of its own family) to --out.
 
 Sign-in is throttled per user (10 a minute) and per client address (30 a minute), so it first
@@ -114,10 +115,17 @@ class Flow:
             csrf = match.group(1)
             headers = dict(form, Cookie=cookie)
             body = urllib.parse.urlencode({"csrf_token": csrf, "username": username, "password": password})
-            _, page = self.call(conn, "POST", self.authorize_path.split("?")[0], body, headers)
+            response, page = self.call(conn, "POST", self.authorize_path.split("?")[0], body, headers)
             if 'name="decision" value="approve"' not in page:
                 raise FlowError("no consent page after sign-in: %s" % page[:300])
-            body = urllib.parse.urlencode({"csrf_token": csrf, "decision": "approve"})
+            # Signing in renews the cookie and the CSRF token.
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie" and value.startswith("grantd_authz="):
+                    headers["Cookie"] = value.split(";", 1)[0]
+            match = CSRF.search(page)
+            if not match:
+                raise FlowError("the consent page has no csrf_token")
+            body = urllib.parse.urlencode({"csrf_token": match.group(1), "decision": "approve"})
             response, _ = self.call(conn, "POST", self.authorize_path.split("?")[0], body, headers, want=302)
             location = response.getheader("Location") or ""
             params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))

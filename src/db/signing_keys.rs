@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use entity::signing_key;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     JsonValue, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -43,15 +44,18 @@ pub async fn insert(
 const SEAL_VERSION: i16 = 2;
 
 /// Re-seals private keys sealed under the legacy context (the `kid` alone) under the tenant's
-/// context, in one transaction; the data half of migration 10, which needs the master key.
+/// context, in one transaction; the data half of migration 10, which needs the master key. Each
+/// update names the version it replaces, so two nodes starting at once cannot clash.
 pub async fn reseal_legacy(db: &DatabaseConnection, crypto: &Crypto) -> anyhow::Result<u64> {
-    let tx = db.begin().await?;
     let legacy = signing_key::Entity::find()
         .filter(signing_key::Column::SealVersion.lt(SEAL_VERSION))
-        .all(&tx)
+        .all(db)
         .await?;
-    let count = legacy.len() as u64;
-    for key in legacy {
+    if legacy.is_empty() {
+        return Ok(0);
+    }
+    let mut resealed = Vec::with_capacity(legacy.len());
+    for key in &legacy {
         let private = crypto
             .open(&format!("signing_key:{}", key.kid), &key.private_key_enc)
             .map_err(|_| {
@@ -61,15 +65,24 @@ pub async fn reseal_legacy(db: &DatabaseConnection, crypto: &Crypto) -> anyhow::
                 )
             })?;
         let sealed = crypto.seal(&signing_key_context(key.tenant_id, &key.kid), &private)?;
-        let mut row: signing_key::ActiveModel = key.into();
-        row.private_key_enc = Set(sealed);
-        row.seal_version = Set(SEAL_VERSION);
-        row.update(&tx).await?;
+        resealed.push((key.id, key.seal_version, sealed));
+    }
+    // Writes only inside the transaction: SQLite cannot turn a reading transaction into a
+    // writing one while another connection writes.
+    let tx = db.begin().await?;
+    let mut count = 0;
+    for (id, version, sealed) in resealed {
+        count += signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::PrivateKeyEnc, Expr::value(sealed))
+            .col_expr(signing_key::Column::SealVersion, Expr::value(SEAL_VERSION))
+            .filter(signing_key::Column::Id.eq(id))
+            .filter(signing_key::Column::SealVersion.eq(version))
+            .exec(&tx)
+            .await?
+            .rows_affected;
     }
     tx.commit().await?;
-    if count > 0 {
-        tracing::info!(count, "re-sealed signing keys under their tenant's context");
-    }
+    tracing::info!(count, "re-sealed signing keys under their tenant's context");
     Ok(count)
 }
 

@@ -147,6 +147,9 @@ pub async fn authorize(
     .await;
     assert_eq!(consent.status, 200, "{}", consent.body);
     assert!(consent.body.contains("name=\"decision\" value=\"approve\""));
+    // Signing in renews the cookie and the CSRF token; the consent form needs the new ones.
+    let cookie = consent.cookie.expect("a renewed cookie at sign-in");
+    let csrf = hidden(&consent.body, "csrf_token").unwrap();
     let done = post_page(
         app,
         &f.slug,

@@ -64,8 +64,13 @@ pub struct RedisServer {
 pub static REDIS: LazyLock<RedisServer> = LazyLock::new(|| start_redis(free_port()));
 
 pub fn start_redis(port: u16) -> RedisServer {
+    start_redis_with(port, "")
+}
+
+/// A `redis-server` with extra command-line settings (e.g. `--maxmemory-policy allkeys-lru`).
+pub fn start_redis_with(port: u16, settings: &str) -> RedisServer {
     let script = format!(
-        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --loglevel warning & r=$!; \
+        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --loglevel warning {settings} & r=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done; kill $r 2>/dev/null",
         parent = std::process::id()
     );

@@ -1,6 +1,7 @@
 //! Integration tests: grantd over real HTTP, against a real Redis and a real database.
 mod admin;
 mod authorization_code;
+mod authorize_security;
 mod browser;
 mod chat_api;
 mod client_credentials;
@@ -15,6 +16,7 @@ mod outage;
 mod rate_limits;
 mod resource;
 mod revocation;
+mod sealing;
 mod shutdown;
 mod spec;
 mod store_contract;
