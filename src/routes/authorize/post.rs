@@ -123,13 +123,20 @@ async fn login(
             },
         )
     };
-    let user_bucket = format!("login-user:{}", sha256_hex(&username.to_lowercase()));
+    // The address first: an address past its limit writes no per-username counter, so one
+    // address cannot make grantd keep a counter for every name it invents.
     let address_bucket = format!("login-addr:{address}");
-    let (Ok(per_user), Ok(per_address)) = (
-        state.store.hit(tenant.model.id, &user_bucket, 60).await,
-        state.store.hit(tenant.model.id, &address_bucket, 60).await,
-    ) else {
+    let Ok(per_address) = state.store.hit(tenant.model.id, &address_bucket, 60).await else {
         return unavailable();
+    };
+    let per_user = if per_address > ATTEMPTS_PER_ADDRESS {
+        0
+    } else {
+        let user_bucket = format!("login-user:{}", sha256_hex(&username.to_lowercase()));
+        match state.store.hit(tenant.model.id, &user_bucket, 60).await {
+            Ok(count) => count,
+            Err(_) => return unavailable(),
+        }
     };
     if per_user > ATTEMPTS_PER_USER || per_address > ATTEMPTS_PER_ADDRESS {
         // One audit row per bucket and window, not one per refused attempt.
