@@ -62,22 +62,37 @@ pub async fn active_access_token(
     {
         return Ok(None);
     }
+    let query = revocation_query(&claims, &kid, app_id);
+    let revoked = state
+        .store
+        .is_revoked(tenant.model.id, &query)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    Ok((!revoked).then_some(ActiveToken { claims, kid }))
+}
+
+/// Everything that can make this token dead, for one multi-get: its own `jti`, family and key,
+/// the marks that cover it, and the same for every token it was exchanged from, as subject or
+/// as actor.
+fn revocation_query(claims: &AccessClaims, kid: &str, app_id: Option<Uuid>) -> RevocationQuery {
     let mut query = RevocationQuery {
         jtis: vec![claims.jti.clone()],
         families: claims.fam.iter().cloned().collect(),
-        kids: vec![kid.clone()],
+        kids: vec![kid.to_owned()],
         marks: MarkScope::covering(&claims.client_id, &claims.sub, app_id),
-        issued_at: issued_at_ms(&claims),
+        issued_at: issued_at_ms(claims),
     };
-    // An exchanged token dies with what it was exchanged from. Its sources were active when it
-    // was issued, so a mark that covers a source and postdates this token's `iat` is the only
-    // one that can apply, and comparing with this token's `iat` is exact.
+    // Its sources were active when it was issued, so a mark that covers a source and postdates
+    // this token's `iat` is the only one that can apply, and comparing with this token's `iat`
+    // is exact. An actor's link names the actor's own subject and family; a subject's shares
+    // this token's.
     for source in &claims.src {
         query.jtis.push(source.jti.clone());
+        query.families.extend(source.fam.iter().cloned());
         let source_app = source.app_id.as_deref().and_then(|id| id.parse().ok());
         query.marks.extend(MarkScope::covering(
             &source.client_id,
-            &claims.sub,
+            source.sub.as_deref().unwrap_or(&claims.sub),
             source_app,
         ));
     }
@@ -85,10 +100,69 @@ pub async fn active_access_token(
         .marks
         .sort_by(|a, b| (&a.client, &a.subject, a.app).cmp(&(&b.client, &b.subject, b.app)));
     query.marks.dedup();
-    let revoked = state
-        .store
-        .is_revoked(tenant.model.id, &query)
-        .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    Ok((!revoked).then_some(ActiveToken { claims, kid }))
+    query.families.sort();
+    query.families.dedup();
+    query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::Source;
+
+    fn delegated() -> AccessClaims {
+        AccessClaims {
+            iss: "http://x/t/a".into(),
+            sub: "user".into(),
+            aud: "http://x/t/a/apps/x".into(),
+            client_id: "gateway".into(),
+            scope: None,
+            iat: 100,
+            exp: 400,
+            jti: "j-delegated".into(),
+            tid: "t".into(),
+            app_id: None,
+            cred_profile: None,
+            act: Some(crate::tokens::Actor::new("agent-user")),
+            src: vec![
+                Source {
+                    jti: "j-subject".into(),
+                    client_id: "crm".into(),
+                    app_id: None,
+                    sub: None,
+                    fam: None,
+                },
+                Source {
+                    jti: "j-actor".into(),
+                    client_id: "agent".into(),
+                    app_id: None,
+                    sub: Some("agent-user".into()),
+                    fam: Some("f-actor".into()),
+                },
+            ],
+            fam: Some("f-subject".into()),
+        }
+    }
+
+    fn covers(query: &RevocationQuery, client: &str, subject: &str) -> bool {
+        query.marks.contains(&MarkScope {
+            client: Some(client.into()),
+            subject: Some(subject.into()),
+            app: None,
+        })
+    }
+
+    #[test]
+    fn the_actor_link_brings_its_jti_family_and_subject_into_the_one_query() {
+        let query = revocation_query(&delegated(), "k1", None);
+        assert_eq!(query.jtis, ["j-delegated", "j-subject", "j-actor"]);
+        assert_eq!(query.families, ["f-actor", "f-subject"]);
+        assert!(covers(&query, "agent", "agent-user"), "{:?}", query.marks);
+        assert!(
+            covers(&query, "crm", "user"),
+            "a subject link uses the token's sub"
+        );
+        assert!(!covers(&query, "agent", "user"));
+        assert_eq!(query.issued_at, 100_000);
+    }
 }

@@ -48,7 +48,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         tid: "acme".into(),
         app_id: Some("app-1".into()),
         cred_profile: None,
-        act: Some(serde_json::json!({"sub": "svc-1"})),
+        act: Some(grantd::tokens::Actor::new("svc-1")),
         src: vec![],
         fam: None,
     };

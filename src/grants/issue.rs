@@ -24,7 +24,7 @@ pub struct AccessTokenSpec<'a> {
 #[derive(Default)]
 pub struct ExchangeClaims {
     pub cred_profile: Option<String>,
-    pub act: Option<serde_json::Value>,
+    pub act: Option<crate::tokens::Actor>,
     pub src: Vec<crate::tokens::Source>,
 }
 

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use secrecy::SecretString;
 
-pub use claims::Claims;
+pub use claims::{Actor, Claims};
 pub use error::{BearerError, TokenError};
 pub use extract::BearerToken;
 

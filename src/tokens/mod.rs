@@ -3,6 +3,6 @@ mod claims;
 mod signing;
 mod verify;
 
-pub use claims::{AccessClaims, Source};
+pub use claims::{AccessClaims, Actor, Source};
 pub use signing::{generate_es256, Signer};
 pub use verify::{Verifier, VerifyError};

@@ -90,7 +90,7 @@ async fn exchange(
     )?
     .ok_or_else(|| OAuthError::invalid_target("no target app"))?;
     let subject = subject::resolve(ctx, subject_type, subject_token, app.id).await?;
-    let act = actor::resolve(ctx, request, policy.may_act, &subject).await?;
+    let delegation = actor::resolve(ctx, request, policy.may_act, &subject, app).await?;
     let allowed = subject
         .scope
         .intersection(&app.scopes)
@@ -113,12 +113,22 @@ async fn exchange(
         None => None,
     };
     let now = ctx.now.timestamp();
-    let ttl = match subject.expires_at {
-        Some(exp) => policy.max_lifetime_seconds.min(exp - now),
-        None => policy.max_lifetime_seconds,
-    };
+    // No longer than what is left of the subject token, nor of the actor token.
+    let ttl = [subject.expires_at, delegation.expires_at]
+        .into_iter()
+        .flatten()
+        .fold(policy.max_lifetime_seconds, |ttl, exp| ttl.min(exp - now));
     if ttl <= 0 {
-        return Err(OAuthError::invalid_grant("the subject token has expired"));
+        return Err(OAuthError::invalid_grant(
+            "the subject or actor token has expired",
+        ));
+    }
+    let act = delegation.act;
+    let mut src = subject.sources;
+    for link in delegation.sources {
+        if !src.iter().any(|known| known.jti == link.jti) {
+            src.push(link);
+        }
     }
     let client_id = &ctx.client.model.client_id;
     let detail = format!(
@@ -127,7 +137,7 @@ async fn exchange(
         app.id,
         cred_profile.as_deref().unwrap_or("-"),
         act.as_ref()
-            .map(|a| a["sub"].to_string())
+            .map(|a| a.chain().collect::<Vec<_>>().join("<"))
             .unwrap_or_else(|| "-".into()),
     );
     let (access_token, claims) = issue_access_token(
@@ -145,7 +155,7 @@ async fn exchange(
             exchange: ExchangeClaims {
                 cred_profile,
                 act,
-                src: subject.sources,
+                src,
             },
         },
         ctx.now,

@@ -18,7 +18,7 @@ pub struct Subject {
     pub family: Option<String>,
     pub sources: Vec<Source>,
     /// The subject's own delegation chain.
-    pub act: Option<serde_json::Value>,
+    pub act: Option<crate::tokens::Actor>,
 }
 
 pub fn check_type(token_type: &str) -> Result<(), OAuthError> {
@@ -58,6 +58,8 @@ pub async fn resolve(
         jti: claims.jti.clone(),
         client_id: claims.client_id.clone(),
         app_id: claims.app_id.clone(),
+        sub: None,
+        fam: None,
     });
     Ok(Subject {
         scope: claims
@@ -101,6 +103,8 @@ async fn api_key(ctx: &GrantContext<'_>, key: &str, target: Uuid) -> Result<Subj
             jti: api_key_source(found.id),
             client_id: "apikey".into(),
             app_id: Some(found.app_id.to_string()),
+            sub: None,
+            fam: None,
         }],
         act: None,
     })

@@ -5,6 +5,8 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, spawn_two_nodes, verify_with_jwks, TestApp};
 use crate::revocation::{introspect_as, revoke_as};
 
+mod delegation;
+
 pub const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const API_KEY: &str = "urn:grantd:token-type:api-key";
