@@ -7,6 +7,8 @@ use base64::Engine;
 use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::client_address::TrustedProxies;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -71,6 +73,15 @@ pub struct Settings {
         global = true
     )]
     pub max_connections: NonZeroUsize,
+    /// Comma-separated IP addresses and CIDR blocks of reverse proxies whose `X-Forwarded-For`
+    /// names the client's address; empty = the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxies",
+        env = "GRANTD_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
