@@ -147,7 +147,11 @@ mod tests {
     fn entries_with_ports_and_mapped_ipv6_addresses_are_understood() {
         let trusted = proxies("127.0.0.1, ::1");
         assert_eq!(
-            resolve(ip("::ffff:127.0.0.1"), ["203.0.113.5:4711"].into_iter(), &trusted),
+            resolve(
+                ip("::ffff:127.0.0.1"),
+                ["203.0.113.5:4711"].into_iter(),
+                &trusted
+            ),
             ip("203.0.113.5")
         );
         assert_eq!(

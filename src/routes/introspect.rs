@@ -30,7 +30,14 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(
+        state,
+        request,
+        slug,
+        payload,
+        oauth_form::Callers::Confidential,
+    )
+    .await?;
     if form.client.is_public {
         return Err(OAuthError::invalid_client(
             "introspection needs an authenticated confidential client",

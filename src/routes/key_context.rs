@@ -32,7 +32,14 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(
+        state,
+        request,
+        slug,
+        payload,
+        oauth_form::Callers::Confidential,
+    )
+    .await?;
     let caller = &form.client;
     if caller.is_public {
         return Err(OAuthError::invalid_client(

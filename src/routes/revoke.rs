@@ -30,7 +30,14 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(
+        state,
+        request,
+        slug,
+        payload,
+        oauth_form::Callers::AnyClient,
+    )
+    .await?;
     let token = form
         .fields
         .get("token")

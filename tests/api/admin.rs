@@ -401,6 +401,9 @@ async fn an_empty_or_blank_admin_token_is_refused_at_start() {
         };
         let message = format!("{error:#}");
         assert!(message.contains("GRANTD_ADMIN_TOKEN"), "{message}");
-        assert!(message.contains("unset"), "says how to turn it off: {message}");
+        assert!(
+            message.contains("unset"),
+            "says how to turn it off: {message}"
+        );
     }
 }

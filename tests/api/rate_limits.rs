@@ -264,7 +264,10 @@ async fn public_client_calls_at_introspection_never_spend_the_tenants_budget() {
                 .unwrap();
             let status = response.status().as_u16();
             let body: serde_json::Value = response.json().await.unwrap();
-            answers.push((status, body["error"].as_str().unwrap_or_default().to_owned()));
+            answers.push((
+                status,
+                body["error"].as_str().unwrap_or_default().to_owned(),
+            ));
         }
         let confidential = confidential_token_status(&app, &f, None).await;
         // Assert
@@ -319,12 +322,10 @@ async fn behind_a_trusted_proxy_public_budgets_are_per_forwarded_address() {
         // Act
         let mut drained = Vec::new();
         for _ in 0..4 {
-            drained.push(
-                public_token_request(&app, &f.slug, &public_id, Some("198.51.100.7")).await,
-            );
+            drained
+                .push(public_token_request(&app, &f.slug, &public_id, Some("198.51.100.7")).await);
         }
-        let elsewhere =
-            public_token_request(&app, &f.slug, &public_id, Some("198.51.100.8")).await;
+        let elsewhere = public_token_request(&app, &f.slug, &public_id, Some("198.51.100.8")).await;
         // Assert
         assert_eq!(drained, [400, 400, 429, 429]);
         assert_eq!(elsewhere, 400, "another address keeps its own budget");
@@ -361,7 +362,10 @@ async fn behind_a_trusted_proxy_a_guesser_locks_out_only_its_own_address() {
         assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
         assert_eq!(guesser_right, 429, "the guesser's address stays blocked");
         assert_eq!(other_right, 200, "another address is not locked out");
-        assert_eq!(spoofed_left, 200, "the left-most entry was the guesser's own claim");
+        assert_eq!(
+            spoofed_left, 200,
+            "the left-most entry was the guesser's own claim"
+        );
     }
 }
 
