@@ -7,6 +7,8 @@ use base64::Engine;
 use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::client_address::TrustedProxies;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -71,6 +73,15 @@ pub struct Settings {
         global = true
     )]
     pub max_connections: NonZeroUsize,
+    /// Comma-separated IP addresses and CIDR blocks of reverse proxies whose `X-Forwarded-For`
+    /// names the client's address; empty = the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxies",
+        env = "GRANTD_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -114,6 +125,14 @@ impl Settings {
         Some(PathBuf::from(format!("{path}.master-key")))
     }
 
+    /// Refuses settings that would start a server other than the one the operator meant.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(token) = &self.admin_token {
+            check_admin_token(token.expose_secret())?;
+        }
+        Ok(())
+    }
+
     /// One warning for each default that is fine on a laptop and wrong in production.
     pub fn dev_default_warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
@@ -134,6 +153,13 @@ impl Settings {
         if self.admin_token.is_none() {
             warnings.push("GRANTD_ADMIN_TOKEN is unset: the admin API answers 401 to everyone (the CLI still works)".to_owned());
         }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().chars().count() < SHORT_ADMIN_TOKEN)
+        {
+            warnings.push(format!("GRANTD_ADMIN_TOKEN is shorter than {SHORT_ADMIN_TOKEN} characters: use a long random value (e.g. openssl rand -hex 24)"));
+        }
         if self.is_sqlite() {
             warnings.push("using SQLite: fine for one node; use PostgreSQL (GRANTD_DATABASE_URL=postgres://…) to run several".to_owned());
         }
@@ -145,6 +171,27 @@ impl Settings {
         }
         warnings
     }
+}
+
+/// Below this many characters an admin token starts with a warning: short ones are guessable,
+/// but refusing them would break setups (and examples) that use one on a laptop.
+const SHORT_ADMIN_TOKEN: usize = 16;
+
+/// An empty admin token is refused rather than taken: it would look configured while it is a
+/// value anyone can send. Surrounding whitespace is refused too: the admin API trims what it is
+/// sent, so no request could ever match such a token.
+fn check_admin_token(token: &str) -> anyhow::Result<()> {
+    if token.trim().is_empty() {
+        anyhow::bail!(
+            "GRANTD_ADMIN_TOKEN is set but empty: set it to a long random value, or leave it unset to turn the admin API off (the CLI still works)"
+        );
+    }
+    if token.trim() != token {
+        anyhow::bail!(
+            "GRANTD_ADMIN_TOKEN starts or ends with whitespace, which no request can present: remove it"
+        );
+    }
+    Ok(())
 }
 
 fn derive_public_url(public_url: Option<&str>, bind: &str) -> String {
@@ -192,6 +239,54 @@ mod tests {
             derive_public_url(Some("https://id.example.com/"), "x"),
             "https://id.example.com"
         );
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_refused() {
+        let error = check_admin_token("").unwrap_err().to_string();
+        assert!(error.contains("GRANTD_ADMIN_TOKEN"), "{error}");
+        assert!(error.contains("leave it unset"), "{error}");
+    }
+
+    #[test]
+    fn a_whitespace_only_admin_token_is_refused() {
+        assert!(check_admin_token(" \t ").is_err());
+    }
+
+    #[test]
+    fn an_admin_token_with_surrounding_whitespace_is_refused() {
+        assert!(check_admin_token("a-long-random-token ").is_err());
+    }
+
+    #[test]
+    fn a_short_admin_token_is_taken_with_a_warning() {
+        assert!(check_admin_token("admin").is_ok());
+        let mut settings = <Settings as clap::FromArgMatches>::from_arg_matches(
+            &<Settings as Args>::augment_args(clap::Command::new("t"))
+                .try_get_matches_from(["t", "--admin-token", "admin"])
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(settings
+            .dev_default_warnings()
+            .iter()
+            .any(|w| w.contains("shorter than 16")));
+        settings.admin_token = Some(SecretString::from("a-long-enough-random-value"));
+        assert!(!settings
+            .dev_default_warnings()
+            .iter()
+            .any(|w| w.contains("shorter than")));
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none() {
+        let settings = <Settings as clap::FromArgMatches>::from_arg_matches(
+            &<Settings as Args>::augment_args(clap::Command::new("t"))
+                .try_get_matches_from(["t"])
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(settings.trusted_proxies.is_empty());
     }
 
     #[test]

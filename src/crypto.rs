@@ -180,7 +180,10 @@ mod tests {
     #[test]
     fn browser_values_do_not_open_as_values_at_rest() {
         let sealed = crypto().seal_for_browser("ctx", b"pending").unwrap();
-        assert_eq!(crypto().open_from_browser("ctx", &sealed).unwrap(), b"pending");
+        assert_eq!(
+            crypto().open_from_browser("ctx", &sealed).unwrap(),
+            b"pending"
+        );
         assert!(crypto().open("ctx", &sealed).is_err());
         assert!(sealed
             .chars()

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod cli;
+pub mod client_address;
 pub mod client_auth;
 pub mod config;
 pub mod crypto;

@@ -1,11 +1,18 @@
 //! Budgets at the OAuth endpoints: the `rate_limit` of the client and of its tenant (GCRA in the
 //! state store, one budget for every node), and the throttle on failed client authentication
 //! (at most 20 a minute per client id and address, whatever the settings).
+//!
+//! Only requests that may use the endpoint are charged. A public client proves nothing by
+//! sending its `client_id`, so its requests are charged per address: anyone who knows the id
+//! can spend only the budget of their own address, never the tenant's or another caller's.
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::audit::{AuditEntry, Outcome};
 use crate::cache::{ClientView, TenantView};
@@ -20,19 +27,29 @@ struct Limit {
     burst: u32,
 }
 
-/// Refuses with 429 once the client's or the tenant's budget is spent. The first refusal of a
-/// burst (one a minute per bucket) is an audit event, not every one.
+/// Refuses with 429 once the client's or the tenant's budget is spent. An authenticated client
+/// spends the shared budgets; a public client spends copies of them kept for `address` alone.
+/// The first refusal of a burst (one a minute per bucket) is an audit event, not every one.
 pub async fn enforce(
     state: &AppState,
     tenant: &TenantView,
     client: &ClientView,
+    address: Option<IpAddr>,
 ) -> Result<(), OAuthError> {
+    let unauthenticated = match (client.is_public, address) {
+        (false, _) => String::new(),
+        (true, Some(address)) => format!("@{address}"),
+        (true, None) => "@unknown".to_owned(),
+    };
     let budgets = [
         (
-            format!("client:{}", client.model.client_id),
+            format!("client:{}{unauthenticated}", client.model.client_id),
             client.model.rate_limit.as_ref(),
         ),
-        ("tenant".to_owned(), tenant.model.rate_limit.as_ref()),
+        (
+            format!("tenant{unauthenticated}"),
+            tenant.model.rate_limit.as_ref(),
+        ),
     ];
     for (bucket, limit) in budgets {
         let Some(limit) = limit.and_then(|v| serde_json::from_value::<Limit>(v.clone()).ok())
@@ -79,6 +96,14 @@ pub struct FailedAuth {
 }
 
 impl FailedAuth {
+    /// The throttle's key for a presented client id and address. The id is whatever the request
+    /// said (up to the size of a form), so it is hashed to keep keys short.
+    pub fn key(tenant: Uuid, client_id: &str, address: Option<IpAddr>) -> String {
+        let id = Sha256::digest(client_id.as_bytes());
+        let address = address.map(|a| a.to_string()).unwrap_or_default();
+        format!("{tenant}:{}:{address}", hex::encode(&id[..16]))
+    }
+
     /// `Some(seconds)` while `key` is blocked.
     pub fn blocked_for(&self, key: &str) -> Option<u64> {
         let now = Instant::now();
@@ -115,5 +140,36 @@ impl FailedAuth {
         }
         blocked.insert(key.to_owned(), Instant::now() + Duration::from_secs(60));
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failed_auth_key_is_bounded_whatever_the_client_id() {
+        let tenant = Uuid::nil();
+        let address = Some("2001:db8::1".parse().unwrap());
+        let short = FailedAuth::key(tenant, "c", address);
+        let huge = FailedAuth::key(tenant, &"x".repeat(8 * 1024), address);
+        assert_eq!(short.len(), huge.len());
+        assert!(huge.len() < 100, "{huge}");
+        assert!(!huge.contains("xxxx"));
+    }
+
+    #[test]
+    fn the_failed_auth_key_tells_client_ids_and_addresses_apart() {
+        let tenant = Uuid::nil();
+        let one = Some("192.0.2.1".parse().unwrap());
+        let two = Some("192.0.2.2".parse().unwrap());
+        assert_ne!(
+            FailedAuth::key(tenant, "a", one),
+            FailedAuth::key(tenant, "b", one)
+        );
+        assert_ne!(
+            FailedAuth::key(tenant, "a", one),
+            FailedAuth::key(tenant, "a", two)
+        );
     }
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     /// False for the in-process store, which only this process sees.
     pub shared_store: bool,
     pub failed_auth: crate::rate_limit::FailedAuth,
+    /// Whose `X-Forwarded-For` names the client's address (`crate::client_address::of`).
+    pub trusted_proxies: crate::client_address::TrustedProxies,
     /// Set on SIGTERM: `/readyz` answers 503 while the node drains.
     pub draining: std::sync::atomic::AtomicBool,
     admin_token_digest: Option<[u8; 32]>,
@@ -34,6 +36,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database (running migrations) and the state store.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        settings.check()?;
         let master_key = settings.load_master_key()?;
         let db = connect_database(settings.database_url.expose_secret()).await?;
         let crypto = Crypto::new(&master_key);
@@ -53,6 +56,7 @@ impl AppState {
             public_url: settings.public_url(),
             shared_store: settings.redis_url.is_some(),
             failed_auth: Default::default(),
+            trusted_proxies: settings.trusted_proxies.clone(),
             draining: Default::default(),
             admin_token_digest: settings
                 .admin_token
@@ -104,11 +108,10 @@ impl AppState {
             apps,
             keys,
             |key| {
-                self.crypto
-                    .open(
-                        &signing_key_context(key.tenant_id, &key.kid),
-                        &key.private_key_enc,
-                    )
+                self.crypto.open(
+                    &signing_key_context(key.tenant_id, &key.kid),
+                    &key.private_key_enc,
+                )
             },
             Utc::now(),
         )?;

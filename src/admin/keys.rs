@@ -57,7 +57,9 @@ pub async fn rotate(
     let signs_from = now + Duration::seconds(delay);
     let kid = uuid::Uuid::new_v4().simple().to_string();
     let (pkcs8, jwk) = generate_es256(&kid)?;
-    let private_key_enc = state.crypto.seal(&signing_key_context(tenant.model.id, &kid), &pkcs8)?;
+    let private_key_enc = state
+        .crypto
+        .seal(&signing_key_context(tenant.model.id, &kid), &pkcs8)?;
     // Read before the transaction: on SQLite a transaction that reads and then writes can fail
     // to upgrade its lock under concurrent writers.
     let existing = db::signing_keys::list(&state.db, tenant.model.id)

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use tracing_actix_web::RootSpan;
 
-use super::oauth_form;
+use super::oauth_form::{self, Callers};
 use crate::cache::ClientView;
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -30,7 +30,7 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(state, request, slug, payload, Callers::Confidential).await?;
     if form.client.is_public {
         return Err(OAuthError::invalid_client(
             "introspection needs an authenticated confidential client",

@@ -6,7 +6,7 @@ use serde_json::json;
 use tracing_actix_web::RootSpan;
 use uuid::Uuid;
 
-use super::oauth_form;
+use super::oauth_form::{self, Callers};
 use crate::audit::{AuditEntry, Backlogged, Outcome};
 use crate::db;
 use crate::error::OAuthError;
@@ -32,7 +32,7 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(state, request, slug, payload, Callers::Confidential).await?;
     let caller = &form.client;
     if caller.is_public {
         return Err(OAuthError::invalid_client(

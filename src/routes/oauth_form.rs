@@ -8,9 +8,11 @@ use actix_web::{web, HttpMessage, HttpRequest};
 
 use super::{read_limited, BodyError};
 use crate::cache::{ClientView, TenantView};
+use crate::client_address;
 use crate::client_auth;
 use crate::domain::parse_form;
 use crate::error::OAuthError;
+use crate::rate_limit::FailedAuth;
 use crate::state::AppState;
 
 pub const MAX_FORM_BYTES: usize = 32 * 1024;
@@ -21,12 +23,24 @@ pub struct OAuthForm {
     pub fields: HashMap<String, String>,
 }
 
-/// Reads the form, finds the tenant and authenticates the client, in that order.
+/// Who may use an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callers {
+    /// Every client, a public one by its `client_id` alone (token, revocation).
+    AnyClient,
+    /// Confidential clients that authenticate (introspection, key context).
+    Confidential,
+}
+
+/// Reads the form, finds the tenant and authenticates the client, in that order; then refuses
+/// a client that may not use the endpoint, and only then charges a budget, so that requests
+/// the endpoint refuses anyway spend nobody's budget.
 pub async fn read(
     state: &AppState,
     request: &HttpRequest,
     slug: &str,
     payload: web::Payload,
+    callers: Callers,
 ) -> Result<OAuthForm, OAuthError> {
     let is_form = request
         .headers()
@@ -61,15 +75,20 @@ pub async fn read(
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{0}"));
     let presented = client_auth::presented(authorization, &fields)?;
-    let address = request
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let throttle_key = format!("{}:{}:{address}", tenant.model.id, presented.client_id());
+    let address = client_address::of(request, &state.trusted_proxies);
+    let throttle_key = FailedAuth::key(tenant.model.id, presented.client_id(), address);
+    // The right secret is refused too while blocked: otherwise a guesser would learn, from the
+    // one answer that differs, that a guess was right.
     if let Some(retry_after_secs) = state.failed_auth.blocked_for(&throttle_key) {
         return Err(OAuthError::Throttled { retry_after_secs });
     }
-    let client = match client_auth::authenticate(state, &tenant, &presented).await {
+    let authenticated = match client_auth::authenticate(state, &tenant, &presented).await {
+        Ok(client) if callers == Callers::Confidential && client.is_public => Err(
+            OAuthError::invalid_client("this endpoint needs an authenticated confidential client"),
+        ),
+        other => other,
+    };
+    let client = match authenticated {
         Ok(client) => client,
         Err(refused @ OAuthError::Rejected { .. }) => {
             if state
@@ -85,7 +104,7 @@ pub async fn read(
         }
         Err(other) => return Err(other),
     };
-    crate::rate_limit::enforce(state, &tenant, &client).await?;
+    crate::rate_limit::enforce(state, &tenant, &client, address).await?;
     if let Some(span) = request.extensions().get::<tracing_actix_web::RootSpan>() {
         span.record("client_id", client.model.client_id.as_str());
     }

@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use tracing_actix_web::RootSpan;
 
-use super::oauth_form;
+use super::oauth_form::{self, Callers};
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::OAuthError;
 use crate::grants::records::{bound_digest, RefreshRecord};
@@ -30,7 +30,7 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(state, request, slug, payload, Callers::AnyClient).await?;
     let token = form
         .fields
         .get("token")

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use tracing_actix_web::RootSpan;
 
-use super::oauth_form;
+use super::oauth_form::{self, Callers};
 use crate::error::OAuthError;
 use crate::grants::{dispatch, GrantContext};
 use crate::protocol::TokenRequest;
@@ -27,7 +27,7 @@ async fn handle(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload).await?;
+    let form = oauth_form::read(state, request, slug, payload, Callers::AnyClient).await?;
     let token_request = TokenRequest::from_form(form.fields);
     let ctx = GrantContext {
         state,

@@ -385,3 +385,25 @@ async fn the_cli_creates_what_the_admin_api_sees() {
         .await;
     assert_eq!(status, 200, "{token}");
 }
+
+#[tokio::test]
+async fn an_empty_or_blank_admin_token_is_refused_at_start() {
+    for token in ["", "   "] {
+        // Arrange
+        let database = crate::helpers::test_database().await;
+        let mut settings = crate::helpers::settings_for(&database, None);
+        settings.admin_token = Some(secrecy::SecretString::from(token));
+        // Act
+        let started = grantd::startup::Application::build(settings).await;
+        // Assert
+        let Err(error) = started else {
+            panic!("grantd started with the admin token {token:?}");
+        };
+        let message = format!("{error:#}");
+        assert!(message.contains("GRANTD_ADMIN_TOKEN"), "{message}");
+        assert!(
+            message.contains("unset"),
+            "says how to turn it off: {message}"
+        );
+    }
+}

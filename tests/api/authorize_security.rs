@@ -60,7 +60,11 @@ async fn oversized_authorization_parameters_are_refused_clearly() {
 
     let long_scope = get_page(
         &app,
-        &format!("{}&scope={}", base.replacen("scope=", "x=", 1), "a".repeat(1025)),
+        &format!(
+            "{}&scope={}",
+            base.replacen("scope=", "x=", 1),
+            "a".repeat(1025)
+        ),
     )
     .await;
     assert_eq!(long_scope.status, 302);
@@ -146,12 +150,7 @@ async fn on_https_the_cookie_is_a_host_cookie() {
     settings.public_url = Some("https://login.example.test".into());
     let app = spawn_with_settings(&database, settings).await;
     let f = user_fixture(&app, &["authorization_code"]).await;
-    let response = app
-        .http
-        .get(start(&app, &f, &[]).url)
-        .send()
-        .await
-        .unwrap();
+    let response = app.http.get(start(&app, &f, &[]).url).send().await.unwrap();
     let set_cookie = response.headers()[reqwest::header::SET_COOKIE]
         .to_str()
         .unwrap()
@@ -166,7 +165,10 @@ async fn on_https_the_cookie_is_a_host_cookie() {
 
 #[tokio::test]
 async fn grantd_refuses_a_redis_that_may_evict_its_keys() {
-    let redis = start_redis_with(free_port(), "--maxmemory 2mb --maxmemory-policy volatile-lru");
+    let redis = start_redis_with(
+        free_port(),
+        "--maxmemory 2mb --maxmemory-policy volatile-lru",
+    );
     let database = test_database().await;
     let settings = settings_for(&database, Some(redis.url.clone().into()));
     let refused = grantd::startup::Application::build(settings).await;
@@ -181,9 +183,11 @@ async fn grantd_refuses_a_redis_that_may_evict_its_keys() {
 async fn readiness_fails_while_redis_may_evict_and_says_why() {
     let redis = start_redis_with(free_port(), "--maxmemory 64mb");
     let database = test_database().await;
-    let app =
-        spawn_with_settings(&database, settings_for(&database, Some(redis.url.clone().into())))
-            .await;
+    let app = spawn_with_settings(
+        &database,
+        settings_for(&database, Some(redis.url.clone().into())),
+    )
+    .await;
     let ready = || async {
         let response = app.http.get(app.url("/readyz")).send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
@@ -243,10 +247,12 @@ async fn confidential_clients_need_pkce_unless_exempted() {
         )
         .await;
     assert_eq!((status, &patched["require_pkce"]), (200, &json!(false)));
-    assert!(eventually(Duration::from_secs(3), || async {
-        get_page(&app, &url).await.status == 200
-    })
-    .await);
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            get_page(&app, &url).await.status == 200
+        })
+        .await
+    );
 
     let (status, body) = app
         .admin(
@@ -291,8 +297,47 @@ async fn throttled_sign_ins_are_audited_once_and_unknown_names_are_masked() {
     assert_eq!(failed.len(), 11, "ten refusals, then one throttled row");
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(typed_password) && !text.contains("horse"));
-    assert!(failed.iter().all(|e| e["actor"]
-        .as_str()
-        .unwrap()
-        .starts_with("user:unknown#")));
+    assert!(failed
+        .iter()
+        .all(|e| e["actor"].as_str().unwrap().starts_with("user:unknown#")));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_sign_in_is_throttled_per_forwarded_address() {
+    let database = test_database().await;
+    let mut settings = settings_for(&database, Some(REDIS.url.clone().into()));
+    settings.trusted_proxies = "127.0.0.1/32".parse().unwrap();
+    let app = spawn_with_settings(&database, settings).await;
+    let f = user_fixture(&app, &["authorization_code"]).await;
+    let login = get_page(&app, &start(&app, &f, &[]).url).await;
+    let cookie = login.cookie.unwrap();
+    let csrf = hidden(&login.body, "csrf_token").unwrap();
+    let attempt = |forwarded: &'static str, username: String| {
+        let request = app
+            .http
+            .post(app.url(&format!("/t/{}/authorize", f.slug)))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header("x-forwarded-for", forwarded)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("username", username.as_str()),
+                ("password", "wrong"),
+            ]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // Distinct names, so that only the per-address limit (30 a minute) can refuse.
+    let mut statuses = Vec::new();
+    for i in 0..31 {
+        statuses.push(attempt("203.0.113.7", format!("guess{i}")).await);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        attempt("203.0.113.8", "someone-else".into()).await,
+        200,
+        "another user behind the same proxy is not throttled"
+    );
 }

@@ -248,6 +248,7 @@ pub fn settings_for(database: &TestDatabase, redis_url: Option<SecretString>) ->
         log_format: LogFormat::Json,
         workers: None,
         max_connections: std::num::NonZeroUsize::new(10_000).unwrap(),
+        trusted_proxies: Default::default(),
     }
 }
 

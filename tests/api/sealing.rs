@@ -54,7 +54,10 @@ async fn keys_sealed_under_the_kid_alone_are_resealed_under_their_tenant_at_star
         pkcs8
     );
     assert!(crypto
-        .open(&format!("signing_key:{}", key.kid), &resealed.private_key_enc)
+        .open(
+            &format!("signing_key:{}", key.kid),
+            &resealed.private_key_enc
+        )
         .is_err());
     let (status, body) = restarted
         .post_token(

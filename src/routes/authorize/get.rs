@@ -8,10 +8,10 @@ use super::pages::{error_page, html, LoginPage};
 use super::pending::{self, Pending};
 use crate::cache::{ClientView, TenantView};
 use crate::domain::ScopeSet;
+use crate::error::OAuthError;
 use crate::grants::resolve_target;
 use crate::pkce;
 use crate::protocol::GRANT_AUTHORIZATION_CODE;
-use crate::error::OAuthError;
 use crate::state::AppState;
 
 #[tracing::instrument(skip_all, fields(tenant = %slug))]
@@ -140,7 +140,11 @@ const BOUNDED_PARAMETERS: [(&str, usize, &str); 4] = [
     ("scope", 1024, "scope is longer than 1024 characters"),
     ("nonce", 255, "nonce is longer than 255 characters"),
     ("resource", 2000, "resource is longer than 2000 characters"),
-    ("code_challenge", 128, "code_challenge is longer than 128 characters"),
+    (
+        "code_challenge",
+        128,
+        "code_challenge is longer than 128 characters",
+    ),
 ];
 
 /// The request's parameters, checked. Errors are (error, description) for the redirect.
@@ -233,7 +237,6 @@ fn check(
         expires_at: 0,
     })
 }
-
 
 /// A 302 to the client's redirect URI with `params`, `state` and `iss` (RFC 9207) added to its
 /// query, keeping the query it already has.

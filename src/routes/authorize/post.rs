@@ -87,11 +87,13 @@ pub async fn authorize_post(
     ) {
         (Some(decision), _, _) => decide(&state, &tenant, &slug, pending, decision).await,
         (None, Some(username), Some(password)) => {
-            let address = request
-                .peer_addr()
-                .map(|a| a.ip().to_string())
+            let address = crate::client_address::of(&request, &state.trusted_proxies)
+                .map(|a| a.to_string())
                 .unwrap_or_default();
-            login(&state, &tenant, &slug, pending, username, password, &address).await
+            login(
+                &state, &tenant, &slug, pending, username, password, &address,
+            )
+            .await
         }
         _ => error_page(StatusCode::BAD_REQUEST, name, "The form is incomplete."),
     }
