@@ -77,12 +77,11 @@ pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, FormError> {
 /// count every pair, repeated or not.
 pub fn parse_form_with_lists(body: &[u8], repeatable: &[&str]) -> Result<Form, FormError> {
     let mut form = Form::default();
-    let mut pairs = 0;
-    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        if pairs >= MAX_FIELDS {
+    let pairs = body.split(|&b| b == b'&').filter(|p| !p.is_empty());
+    for (seen, pair) in pairs.enumerate() {
+        if seen >= MAX_FIELDS {
             return Err(FormError::TooManyFields);
         }
-        pairs += 1;
         let (name, value) = match pair.iter().position(|&b| b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
