@@ -328,3 +328,45 @@ async fn a_refresh_token_introspects_active_for_the_client_it_was_issued_to() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_exchange_takes_a_repeated_audience_for_one_app_and_refuses_two_apps() {
+    // Arrange
+    let app = spawn_app().await;
+    let w = crate::token_exchange::world(&app).await;
+    let subject = w.subject_token(&app, "chat:read").await;
+    let x = crate::token_exchange::World::aud(&w.x);
+    let y = crate::token_exchange::World::aud(&w.y);
+    let base = [
+        ("subject_token", subject.as_str()),
+        ("subject_token_type", crate::token_exchange::ACCESS),
+    ];
+    // Act
+    let (status, same) = w
+        .exchange(
+            &app,
+            &[
+                &base[..],
+                &[("audience", x), ("audience", x), ("resource", x)],
+            ]
+            .concat(),
+        )
+        .await;
+    let (refused, two) = w
+        .exchange(
+            &app,
+            &[&base[..], &[("audience", x), ("audience", y)]].concat(),
+        )
+        .await;
+    // Assert
+    assert_eq!(status, 200, "{same}");
+    let claims =
+        crate::helpers::verify_with_jwks(&app, &w.slug, same["access_token"].as_str().unwrap(), x)
+            .await;
+    assert_eq!(claims["app_id"], w.x["id"]);
+    assert_eq!(
+        (refused, two["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{two}"
+    );
+}
