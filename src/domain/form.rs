@@ -36,7 +36,7 @@ impl FormError {
 /// A decoded form: the names that may appear once, and the values of the names allowed to repeat,
 /// in the order sent. A repeatable name is only ever in the lists, even when sent once, so that
 /// no reader can take one of several values for the whole.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Form {
     single: HashMap<String, String>,
     lists: HashMap<String, Vec<String>>,
