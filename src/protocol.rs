@@ -14,7 +14,17 @@ pub const GRANT_TYPES: [&str; 4] = [
 pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TOKEN_TYPE_API_KEY: &str = "urn:grantd:token-type:api-key";
 
+/// Client authentication at the token and revocation endpoints (RFC 7009 §2.1 lets public
+/// clients revoke their own tokens).
 pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+/// Introspection takes confidential clients only: `none` is not listed because it does not work
+/// there (RFC 8414 §2 lists what the endpoint supports).
+pub const INTROSPECTION_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// The token endpoint's parameters that may be sent several times: RFC 8707 §2 ("The client MAY
+/// use the resource parameter multiple times") and RFC 8693 §2.1 (`audience`, likewise). Every
+/// other name appears at most once (RFC 6749 §3.1).
+pub const REPEATABLE_PARAMETERS: [&str; 2] = ["resource", "audience"];
 
 /// Access-token lifetimes of the contract, in seconds.
 pub const ACCESS_TOKEN_TTL: i64 = 600;
@@ -32,12 +42,13 @@ pub fn access_token_ttl(app_scoped: bool) -> i64 {
 }
 
 /// The token endpoint's parameters. Every field stays a string here; grants parse them.
+/// `resource` and `audience` keep every value sent, in order (`REPEATABLE_PARAMETERS`).
 #[derive(Debug, Default, Clone)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub scope: Option<String>,
-    pub resource: Option<String>,
-    pub audience: Option<String>,
+    pub resource: Vec<String>,
+    pub audience: Vec<String>,
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
@@ -51,13 +62,15 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
-    pub fn from_form(mut form: std::collections::HashMap<String, String>) -> Self {
-        let mut take = |name: &str| form.remove(name);
+    pub fn from_form(mut form: crate::domain::Form) -> Self {
+        let resource = form.take_all("resource");
+        let audience = form.take_all("audience");
+        let mut take = |name: &str| form.take(name);
         Self {
             grant_type: take("grant_type"),
             scope: take("scope"),
-            resource: take("resource"),
-            audience: take("audience"),
+            resource,
+            audience,
             code: take("code"),
             redirect_uri: take("redirect_uri"),
             code_verifier: take("code_verifier"),

@@ -1,5 +1,6 @@
 //! The token endpoint's front half, as `routes::oauth_form::read` and `routes::token` run it:
-//! strict form decoding, client credentials from the `Authorization` header or the form, the
+//! strict form decoding (every name once, but `resource` and `audience` collected as lists),
+//! client credentials from the `Authorization` header or the form, the
 //! `TokenRequest`, then what the grants parse from it (scope, redirect URI, PKCE verifier) and the
 //! grant-type checks at the head of `grants::dispatch`. The database half of dispatch is not here.
 //!
@@ -7,11 +8,9 @@
 //! `\n` is a body sent without the header.
 #![no_main]
 
-use std::collections::HashMap;
-
 use actix_web::ResponseError;
 use grantd::client_auth::{self, Presented};
-use grantd::domain::{self, FormError, ScopeSet};
+use grantd::domain::{self, Form, FormError, ScopeSet};
 use grantd::error::OAuthError;
 use grantd::pkce;
 use grantd::protocol::{self, TokenRequest};
@@ -31,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         None => (None, data),
     };
 
-    let parsed = domain::parse_form(body);
+    let parsed = domain::parse_form_with_lists(body, &protocol::REPEATABLE_PARAMETERS);
     check_form_against_model(body, &parsed);
     let fields = match parsed {
         Ok(fields) => fields,
@@ -57,9 +56,11 @@ fuzz_target!(|data: &[u8]| {
     if let Some(scope) = request.scope.as_deref() {
         check_scope(scope);
     }
-    for uri in [&request.redirect_uri, &request.resource, &request.audience]
-        .into_iter()
-        .flatten()
+    for uri in request
+        .redirect_uri
+        .iter()
+        .chain(&request.resource)
+        .chain(&request.audience)
     {
         if let Ok(accepted) = domain::parse_absolute_uri(uri) {
             assert_eq!(&accepted, uri);
@@ -78,8 +79,12 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// A plain model of the form grammar: which outcome must `parse_form` have given?
-fn check_form_against_model(body: &[u8], parsed: &Result<HashMap<String, String>, FormError>) {
+fn repeatable(name: &str) -> bool {
+    protocol::REPEATABLE_PARAMETERS.contains(&name)
+}
+
+/// A plain model of the form grammar: which outcome must the parser have given?
+fn check_form_against_model(body: &[u8], parsed: &Result<Form, FormError>) {
     let pairs: Vec<&[u8]> = body
         .split(|&b| b == b'&')
         .filter(|p| !p.is_empty())
@@ -97,12 +102,33 @@ fn check_form_against_model(body: &[u8], parsed: &Result<HashMap<String, String>
     match parsed {
         Ok(fields) => {
             assert!(pairs.len() <= MAX_FIELDS);
-            // Every pair is present, decoded, and no two pairs share a name.
-            assert_eq!(fields.len(), pairs.len(), "a repeated name was accepted");
+            // Every pair is present and decoded; no two pairs share a name, unless it is one of
+            // the repeatable names, whose values are all kept, in order.
+            let listed: usize = protocol::REPEATABLE_PARAMETERS
+                .iter()
+                .map(|name| fields.all(name).len())
+                .sum();
+            assert_eq!(
+                fields.len() + listed,
+                pairs.len(),
+                "a repeated name was accepted"
+            );
             for (name, value) in &decoded {
                 let (name, value) = (name.as_ref().unwrap(), value.as_ref().unwrap());
-                assert_eq!(fields.get(name), Some(value));
+                if repeatable(name) {
+                    assert_eq!(fields.get(name), None, "a list read as one value");
+                } else {
+                    assert_eq!(fields.get(name), Some(value));
+                }
                 assert!(value.len() <= MAX_VALUE_LEN);
+            }
+            for name in protocol::REPEATABLE_PARAMETERS {
+                let sent: Vec<&String> = decoded
+                    .iter()
+                    .filter(|(n, _)| n.as_deref() == Some(name))
+                    .filter_map(|(_, v)| v.as_ref())
+                    .collect();
+                assert_eq!(fields.all(name).iter().collect::<Vec<_>>(), sent, "{name}");
             }
         }
         Err(FormError::NotUtf8) => {
@@ -119,10 +145,9 @@ fn check_form_against_model(body: &[u8], parsed: &Result<HashMap<String, String>
         Err(FormError::Repeated(name)) => {
             let names: Vec<&String> = decoded.iter().filter_map(|(n, _)| n.as_ref()).collect();
             assert!(
-                names
-                    .iter()
-                    .enumerate()
-                    .any(|(i, a)| names[..i].contains(a) && printable(a) == *name),
+                names.iter().enumerate().any(|(i, a)| {
+                    !repeatable(a) && names[..i].contains(a) && printable(a) == *name
+                }),
                 "Repeated({name:?}) without a repeated name"
             );
             assert!(name.chars().count() <= 40 && !name.chars().any(char::is_control));
@@ -156,20 +181,25 @@ fn printable(name: &str) -> String {
 }
 
 /// Any accepted form, encoded again by a standard encoder, parses to the same fields.
-fn check_reencoding(fields: &HashMap<String, String>) {
+fn check_reencoding(fields: &Form) {
     let mut encoder = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in fields {
+    for (name, value) in fields.iter() {
         encoder.append_pair(name, value);
     }
+    for name in protocol::REPEATABLE_PARAMETERS {
+        for value in fields.all(name) {
+            encoder.append_pair(name, value);
+        }
+    }
     let encoded = encoder.finish();
-    assert_eq!(domain::parse_form(encoded.as_bytes()).as_ref(), Ok(fields));
+    assert_eq!(
+        domain::parse_form_with_lists(encoded.as_bytes(), &protocol::REPEATABLE_PARAMETERS)
+            .as_ref(),
+        Ok(fields)
+    );
 }
 
-fn check_presented(
-    header: Option<&str>,
-    fields: &HashMap<String, String>,
-    presented: &Result<Presented, OAuthError>,
-) {
+fn check_presented(header: Option<&str>, fields: &Form, presented: &Result<Presented, OAuthError>) {
     let form_id = fields.get("client_id");
     let form_secret = fields.get("client_secret");
     match header {
@@ -217,7 +247,7 @@ fn code(result: &Result<Presented, OAuthError>) -> Option<&'static str> {
     result.as_ref().err().map(|e| e.code().as_str())
 }
 
-fn check_request(fields: &HashMap<String, String>, request: &TokenRequest) {
+fn check_request(fields: &Form, request: &TokenRequest) {
     let TokenRequest {
         grant_type,
         scope,
@@ -234,11 +264,11 @@ fn check_request(fields: &HashMap<String, String>, request: &TokenRequest) {
         requested_token_type,
         credential_profile,
     } = request;
+    assert_eq!(resource.as_slice(), fields.all("resource"));
+    assert_eq!(audience.as_slice(), fields.all("audience"));
     for (name, value) in [
         ("grant_type", grant_type),
         ("scope", scope),
-        ("resource", resource),
-        ("audience", audience),
         ("code", code),
         ("redirect_uri", redirect_uri),
         ("code_verifier", code_verifier),

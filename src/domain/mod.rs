@@ -6,7 +6,7 @@ mod scope;
 mod text;
 
 pub use exchange_policy::ExchangePolicy;
-pub use form::{parse_form, FormError};
+pub use form::{parse_form, parse_form_with_lists, Form, FormError};
 pub use numbers::{whole_number, whole_number_opt};
 pub use scope::{is_scope_token, ScopeSet};
 pub use text::{

@@ -1,13 +1,13 @@
 //! RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.5–4.6). Codes are single-use: a second redemption
 //! fails and revokes what the first one issued (RFC 6749 §4.1.2).
 use super::records::{bound_digest, CodeRecord, RefreshRecord};
-use super::refresh_token::{issue_user_tokens, revoke_family_id};
+use super::refresh_token::{issue_user_tokens, revoke_family_id, standing, Standing};
 use super::GrantContext;
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::OAuthError;
 use crate::pkce;
 use crate::protocol::{TokenRequest, TokenResponse, GRANT_AUTHORIZATION_CODE, REFRESH_TOKEN_TTL};
-use crate::store::{MarkScope, OnceKind, RevocationQuery, Taken};
+use crate::store::{OnceKind, Taken};
 
 /// How long a redeemed code is remembered, so that a replay is detected.
 const USED_CODE_TTL: u64 = 600;
@@ -69,48 +69,29 @@ pub async fn grant(
         ));
     }
     check_pkce(&record, request.code_verifier.as_deref())?;
-    let user_id = record.user_id.to_string();
-    let revoked = ctx
-        .state
-        .store
-        .is_revoked(
-            tenant_id,
-            &RevocationQuery {
-                marks: MarkScope::covering(client_id, &user_id, record.app_id),
-                issued_at: record.issued_at_ms,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    if revoked {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was revoked",
-        ));
-    }
-    let user_exists = ctx
-        .state
-        .user_exists(tenant_id, record.user_id)
-        .await
-        .map_err(OAuthError::Unavailable)?;
-    let app_ok = record
-        .app_id
-        .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
-    if !user_exists || !app_ok {
-        return Err(OAuthError::invalid_grant(
-            "the user or the app is no longer active",
-        ));
-    }
     let now = ctx.now.timestamp();
-    let refresh = RefreshRecord {
+    let mut refresh = RefreshRecord {
         family: record.family,
         client_id: client_id.clone(),
         user_id: record.user_id,
         scope: record.scope,
         app_id: record.app_id,
-        issued_at_ms: ctx.now.timestamp_millis(),
+        // The code's own issue time until it is judged: a "revoked before" mark set since the
+        // code was minted covers it.
+        issued_at_ms: record.issued_at_ms,
         family_expires_at: now + REFRESH_TOKEN_TTL,
     };
+    // Held to the client, user and app as they are now, like every later use of the family.
+    refresh.scope = match standing(ctx, &refresh, Vec::new()).await? {
+        Standing::Live(allowed) => allowed.to_string(),
+        Standing::Expired | Standing::Revoked => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was revoked",
+            ))
+        }
+        Standing::Ended(why) => return Err(OAuthError::invalid_grant(why)),
+    };
+    refresh.issued_at_ms = ctx.now.timestamp_millis();
     issue_user_tokens(ctx, GRANT_AUTHORIZATION_CODE, refresh).await
 }
 

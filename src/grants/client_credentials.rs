@@ -1,5 +1,5 @@
 //! RFC 6749 §4.4: the client acts on its own behalf. No refresh token (§4.4.3).
-use super::{issue_access_token, resolve_target, AccessTokenSpec, GrantContext};
+use super::{issue_access_token, resolve_targets, AccessTokenSpec, GrantContext};
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 use crate::protocol::{access_token_ttl, TokenRequest, TokenResponse, GRANT_CLIENT_CREDENTIALS};
@@ -8,12 +8,7 @@ pub async fn grant(
     ctx: &GrantContext<'_>,
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let app = resolve_target(
-        ctx.tenant,
-        ctx.client,
-        request.resource.as_deref(),
-        request.audience.as_deref(),
-    )?;
+    let app = resolve_targets(ctx.tenant, ctx.client, &request.resource, &request.audience)?;
     let allowed = match app {
         Some(app) => ctx.client.scopes.intersection(&app.scopes),
         None => ctx.client.scopes.clone(),

@@ -10,7 +10,7 @@ pub mod token_exchange;
 use chrono::{DateTime, Utc};
 
 pub use issue::{issue_access_token, AccessTokenSpec, ExchangeClaims};
-pub use target::resolve_target;
+pub use target::{resolve_target, resolve_targets};
 
 use crate::cache::{ClientView, TenantView};
 use crate::error::OAuthError;

@@ -49,12 +49,35 @@ pub async fn grant(
             .map_err(|e| OAuthError::Unavailable(e.into()))?;
         return Err(refusal(ctx, taken).await);
     };
-    check(ctx, &record, ctx.now.timestamp()).await?;
+    let allowed = match standing(ctx, &record, Vec::new()).await? {
+        Standing::Live(allowed) => allowed,
+        Standing::Expired => {
+            return Err(OAuthError::invalid_grant("the refresh token has expired"))
+        }
+        Standing::Revoked => {
+            return Err(OAuthError::invalid_grant("the refresh token was revoked"))
+        }
+        Standing::Ended(why) => {
+            revoke_family(ctx, &record, why).await?;
+            return Err(OAuthError::invalid_grant(why));
+        }
+    };
     let next = RefreshRecord {
-        scope: narrowed_scope(request, &record)?.to_string(),
+        scope: narrowed_scope(request, &allowed)?.to_string(),
         issued_at_ms: ctx.now.timestamp_millis(),
         ..record
     };
+    // Marked before the rotation, so that introspection never calls a used token active; should
+    // the rotation then not happen, the token is still redeemable (the refresh grant does not
+    // read this mark) and merely introspects inactive.
+    store
+        .revoke_jti(
+            tenant_id,
+            &rotated_mark(&digest),
+            remaining_secs(&next, ctx.now),
+        )
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
     let refresh_token = random_token(32);
     let taken = store
         .rotate_once(
@@ -100,14 +123,36 @@ fn remaining_secs(record: &RefreshRecord, now: DateTime<Utc>) -> u64 {
     (record.family_expires_at - now.timestamp()).max(1) as u64
 }
 
-/// The family must be alive and unrevoked, and its user and app still active: a deleted user or
-/// a disabled app ends the family.
-async fn check(ctx: &GrantContext<'_>, record: &RefreshRecord, now: i64) -> Result<(), OAuthError> {
-    if record.family_expires_at <= now {
-        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+/// The revocation record, in the `jti` namespace, of a refresh token that was rotated away.
+fn rotated_mark(digest: &str) -> String {
+    format!("rt.{digest}")
+}
+
+/// What a family (or the code that starts one) is good for now.
+pub enum Standing {
+    /// Usable, for at most these scopes.
+    Live(ScopeSet),
+    Expired,
+    Revoked,
+    /// Over for good, for this reason: the family is to be revoked.
+    Ended(&'static str),
+}
+
+/// Judges a family against the present: alive and unrevoked, its user still there, and its app
+/// still enabled and still one of the client's. Its scope shrinks to what the client (and the
+/// app) may still get, so that a scope taken from the client since the sign-in is never issued
+/// again, as Keycloak does on refresh. Only reads: what a dead family costs is the caller's call.
+pub async fn standing(
+    ctx: &GrantContext<'_>,
+    record: &RefreshRecord,
+    jtis: Vec<String>,
+) -> Result<Standing, OAuthError> {
+    if record.family_expires_at <= ctx.now.timestamp() {
+        return Ok(Standing::Expired);
     }
     let tenant_id = ctx.tenant.model.id;
     let query = RevocationQuery {
+        jtis,
         families: vec![record.family.clone()],
         marks: MarkScope::covering(
             &record.client_id,
@@ -124,39 +169,86 @@ async fn check(ctx: &GrantContext<'_>, record: &RefreshRecord, now: i64) -> Resu
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
     if revoked {
-        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+        return Ok(Standing::Revoked);
     }
     let user_exists = ctx
         .state
         .user_exists(tenant_id, record.user_id)
         .await
         .map_err(OAuthError::Unavailable)?;
-    let app_ok = record
-        .app_id
-        .is_none_or(|id| ctx.tenant.apps.get(&id).is_some_and(|a| a.api_enabled));
-    if !user_exists || !app_ok {
-        revoke_family(ctx, record, "user or app no longer active").await?;
-        return Err(OAuthError::invalid_grant(
-            "the user or the app is no longer active",
+    let app = match record.app_id {
+        None => None,
+        Some(id) => match ctx.tenant.apps.get(&id) {
+            Some(app) if app.api_enabled => Some(app),
+            _ => return Ok(Standing::Ended("the user or the app is no longer active")),
+        },
+    };
+    if !user_exists {
+        return Ok(Standing::Ended("the user or the app is no longer active"));
+    }
+    // The authorization endpoint would refuse this app to the client now; so does every later
+    // use of what it granted then.
+    if app.is_some_and(|app| !ctx.client.app_ids.contains(&app.id)) {
+        return Ok(Standing::Ended(
+            "the client may no longer get tokens for this app",
         ));
     }
-    Ok(())
+    let granted = ScopeSet::parse(&record.scope).unwrap_or_default();
+    let allowed = granted.intersection(&ctx.client.scopes);
+    Ok(Standing::Live(match app {
+        Some(app) => allowed.intersection(&app.scopes),
+        None => allowed,
+    }))
 }
 
-/// `scope` may narrow what the family was granted, never widen it.
-fn narrowed_scope(request: &TokenRequest, record: &RefreshRecord) -> Result<ScopeSet, OAuthError> {
-    let granted = ScopeSet::parse(&record.scope).unwrap_or_default();
+/// `scope` may narrow what the family may still get, never widen it.
+fn narrowed_scope(request: &TokenRequest, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
     let Some(raw) = request.scope.as_deref() else {
-        return Ok(granted);
+        return Ok(allowed.clone());
     };
     let asked =
         ScopeSet::parse(raw).ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
-    if !asked.is_subset(&granted) {
+    if !asked.is_subset(allowed) {
         return Err(OAuthError::invalid_scope(
             "a refresh may narrow the scope, never widen it",
         ));
     }
     Ok(asked)
+}
+
+/// What RFC 7662 says of a live refresh token to the client it was issued to.
+pub struct RefreshIntrospection {
+    pub record: RefreshRecord,
+    /// What a refresh would issue now.
+    pub scope: ScopeSet,
+}
+
+/// Looks a refresh token up for introspection, without redeeming or rotating it. `None` for
+/// anything a refresh by this client would refuse: unknown (or another client's: the digest is
+/// bound to the client), used, expired, revoked or ended.
+pub async fn introspect(
+    ctx: &GrantContext<'_>,
+    presented: &str,
+) -> Result<Option<RefreshIntrospection>, OAuthError> {
+    let client_id = &ctx.client.model.client_id;
+    let digest = bound_digest(client_id, presented);
+    let peeked = ctx
+        .state
+        .store
+        .peek_once(ctx.tenant.model.id, OnceKind::RefreshToken, &digest)
+        .await
+        .map_err(|e| OAuthError::Unavailable(e.into()))?;
+    let Some(record) = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok()) else {
+        return Ok(None);
+    };
+    if record.client_id != *client_id || !ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
+        return Ok(None);
+    }
+    // The peek finds used tokens too; the mark written before each rotation tells them apart.
+    match standing(ctx, &record, vec![rotated_mark(&digest)]).await? {
+        Standing::Live(scope) => Ok(Some(RefreshIntrospection { record, scope })),
+        _ => Ok(None),
+    }
 }
 
 /// Issues an access token and the first refresh token of `record`'s family.

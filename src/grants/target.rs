@@ -1,23 +1,50 @@
 //! Resource indicators (RFC 8707 `resource`) and RFC 8693 `audience`, both naming an app.
+//!
+//! Both may be sent several times (RFC 8707 §2, RFC 8693 §2.1), but a grantd token is for one
+//! app: one `aud`, one `app_id`. So every value must name the same target; the same value sent
+//! twice is that target, and distinct values are `invalid_target`, the error RFC 8707 §2 gives
+//! for a resource the server will not issue for, never a parse error.
 use crate::cache::{AppView, ClientView, TenantView};
 use crate::error::OAuthError;
 
-/// The app a request targets, if any: it must be an app of this tenant that the client lists.
+/// The app that every `resource` and `audience` value of a token request names, if any: it must
+/// be an app of this tenant that the client lists.
+pub fn resolve_targets<'t>(
+    tenant: &'t TenantView,
+    client: &ClientView,
+    resources: &[String],
+    audiences: &[String],
+) -> Result<Option<&'t AppView>, OAuthError> {
+    resolve(
+        tenant,
+        client,
+        resources.iter().chain(audiences).map(String::as_str),
+    )
+}
+
+/// `resolve_targets` for at most one `resource` and one `audience`.
 pub fn resolve_target<'t>(
     tenant: &'t TenantView,
     client: &ClientView,
     resource: Option<&str>,
     audience: Option<&str>,
 ) -> Result<Option<&'t AppView>, OAuthError> {
-    let target = match (resource, audience) {
-        (Some(r), Some(a)) if r != a => {
-            return Err(OAuthError::invalid_target(
-                "resource and audience name different targets",
-            ))
-        }
-        (Some(t), _) | (None, Some(t)) => t,
-        (None, None) => return Ok(None),
+    resolve(tenant, client, resource.into_iter().chain(audience))
+}
+
+fn resolve<'a, 't>(
+    tenant: &'t TenantView,
+    client: &ClientView,
+    mut targets: impl Iterator<Item = &'a str>,
+) -> Result<Option<&'t AppView>, OAuthError> {
+    let Some(target) = targets.next() else {
+        return Ok(None);
     };
+    if targets.any(|other| other != target) {
+        return Err(OAuthError::invalid_target(
+            "grantd issues a token for one resource at a time: every resource and audience must name the same app",
+        ));
+    }
     let app = tenant
         .app_by_audience(target)
         .filter(|app| client.app_ids.contains(&app.id))

@@ -1,8 +1,11 @@
 //! RFC 8414 authorization server metadata, served at `{issuer}/.well-known/…` and at
-//! `/.well-known/oauth-authorization-server/t/{slug}` (§3.1's path-insertion form).
+//! `/.well-known/oauth-authorization-server/t/{slug}` (§3.1's path-insertion form). It lists only
+//! what works at each endpoint (§2); `token_endpoint_auth_signing_alg_values_supported`, which §2
+//! requires only beside `private_key_jwt` or `client_secret_jwt`, is left out while neither
+//! exists: an empty list tells a client nothing it can use.
 use actix_web::{web, HttpResponse};
 
-use crate::protocol::{AUTH_METHODS, GRANT_TYPES};
+use crate::protocol::{AUTH_METHODS, GRANT_TYPES, INTROSPECTION_AUTH_METHODS};
 use crate::state::AppState;
 
 pub async fn metadata(
@@ -36,8 +39,7 @@ pub async fn metadata(
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": [],
+        "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         "authorization_response_iss_parameter_supported": true,
         "service_documentation": format!("{}/docs", state.public_url),
     })))

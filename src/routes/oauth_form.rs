@@ -1,6 +1,5 @@
 //! What the token, revocation, introspection and key-context endpoints share: a bounded,
 //! strictly parsed form body, the tenant, and client authentication.
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -10,7 +9,7 @@ use super::{read_limited, BodyError};
 use crate::cache::{ClientView, TenantView};
 use crate::client_address;
 use crate::client_auth;
-use crate::domain::parse_form;
+use crate::domain::{parse_form_with_lists, Form};
 use crate::error::OAuthError;
 use crate::rate_limit::FailedAuth;
 use crate::state::AppState;
@@ -20,7 +19,7 @@ pub const MAX_FORM_BYTES: usize = 32 * 1024;
 pub struct OAuthForm {
     pub tenant: Arc<TenantView>,
     pub client: Arc<ClientView>,
-    pub fields: HashMap<String, String>,
+    pub fields: Form,
 }
 
 /// Who may use an endpoint.
@@ -63,7 +62,8 @@ pub async fn read(
             BodyError::TimedOut => OAuthError::TimedOut,
             BodyError::Unreadable => OAuthError::invalid_request("the body could not be read"),
         })?;
-    let fields = parse_form(&body).map_err(|e| OAuthError::invalid_request(e.describe()))?;
+    let fields = parse_form_with_lists(&body, &crate::protocol::REPEATABLE_PARAMETERS)
+        .map_err(|e| OAuthError::invalid_request(e.describe()))?;
     let tenant = state
         .tenant(slug)
         .await

@@ -28,9 +28,9 @@ pub async fn grant(
         Err(OAuthError::Rejected { code, description }) => {
             let asked = request
                 .audience
-                .as_deref()
-                .or(request.resource.as_deref())
-                .unwrap_or("");
+                .first()
+                .or(request.resource.first())
+                .map_or("", String::as_str);
             let target = format!("target:{}", asked.chars().take(300).collect::<String>());
             (Outcome::Refused, target, format!("{code}: {description}"))
         }
@@ -77,18 +77,13 @@ async fn exchange(
             "only access tokens can be requested",
         ));
     }
-    if request.audience.is_none() && request.resource.is_none() {
+    if request.audience.is_empty() && request.resource.is_empty() {
         return Err(OAuthError::invalid_request(
             "audience (or resource) naming the target app is required",
         ));
     }
-    let app = super::resolve_target(
-        ctx.tenant,
-        ctx.client,
-        request.resource.as_deref(),
-        request.audience.as_deref(),
-    )?
-    .ok_or_else(|| OAuthError::invalid_target("no target app"))?;
+    let app = super::resolve_targets(ctx.tenant, ctx.client, &request.resource, &request.audience)?
+        .ok_or_else(|| OAuthError::invalid_target("no target app"))?;
     let subject = subject::resolve(ctx, subject_type, subject_token, app.id).await?;
     let delegation = actor::resolve(ctx, request, policy.may_act, &subject, app).await?;
     let allowed = subject
