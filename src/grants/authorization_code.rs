@@ -82,7 +82,7 @@ pub async fn grant(
         family_expires_at: now + REFRESH_TOKEN_TTL,
     };
     // Held to the client, user and app as they are now, like every later use of the family.
-    refresh.scope = match standing(ctx, &refresh, Vec::new()).await? {
+    refresh.scope = match standing(ctx, &refresh).await? {
         Standing::Live(allowed) => allowed.to_string(),
         Standing::Expired | Standing::Revoked => {
             return Err(OAuthError::invalid_grant(

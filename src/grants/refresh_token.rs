@@ -36,20 +36,13 @@ pub async fn grant(
         .peek_once(tenant_id, OnceKind::RefreshToken, &digest)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    let Some(record) = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok()) else {
-        // Unknown, or used already: redeeming it tells which.
-        let taken = store
-            .take_once(
-                tenant_id,
-                OnceKind::RefreshToken,
-                &digest,
-                REFRESH_TOKEN_TTL as u64,
-            )
-            .await
-            .map_err(|e| OAuthError::Unavailable(e.into()))?;
-        return Err(refusal(ctx, taken).await);
+    let record = match peeked {
+        Taken::Fresh(payload) => {
+            serde_json::from_str::<RefreshRecord>(&payload).map_err(anyhow::Error::from)?
+        }
+        unknown_or_used => return Err(refusal(ctx, unknown_or_used).await),
     };
-    let allowed = match standing(ctx, &record, Vec::new()).await? {
+    let allowed = match standing(ctx, &record).await? {
         Standing::Live(allowed) => allowed,
         Standing::Expired => {
             return Err(OAuthError::invalid_grant("the refresh token has expired"))
@@ -67,17 +60,6 @@ pub async fn grant(
         issued_at_ms: ctx.now.timestamp_millis(),
         ..record
     };
-    // Marked before the rotation, so that introspection never calls a used token active; should
-    // the rotation then not happen, the token is still redeemable (the refresh grant does not
-    // read this mark) and merely introspects inactive.
-    store
-        .revoke_jti(
-            tenant_id,
-            &rotated_mark(&digest),
-            remaining_secs(&next, ctx.now),
-        )
-        .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?;
     let refresh_token = random_token(32);
     let taken = store
         .rotate_once(
@@ -123,11 +105,6 @@ fn remaining_secs(record: &RefreshRecord, now: DateTime<Utc>) -> u64 {
     (record.family_expires_at - now.timestamp()).max(1) as u64
 }
 
-/// The revocation record, in the `jti` namespace, of a refresh token that was rotated away.
-fn rotated_mark(digest: &str) -> String {
-    format!("rt.{digest}")
-}
-
 /// What a family (or the code that starts one) is good for now.
 pub enum Standing {
     /// Usable, for at most these scopes.
@@ -145,14 +122,13 @@ pub enum Standing {
 pub async fn standing(
     ctx: &GrantContext<'_>,
     record: &RefreshRecord,
-    jtis: Vec<String>,
 ) -> Result<Standing, OAuthError> {
     if record.family_expires_at <= ctx.now.timestamp() {
         return Ok(Standing::Expired);
     }
     let tenant_id = ctx.tenant.model.id;
     let query = RevocationQuery {
-        jtis,
+        jtis: Vec::new(),
         families: vec![record.family.clone()],
         marks: MarkScope::covering(
             &record.client_id,
@@ -238,14 +214,16 @@ pub async fn introspect(
         .peek_once(ctx.tenant.model.id, OnceKind::RefreshToken, &digest)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
-    let Some(record) = peeked.and_then(|p| serde_json::from_str::<RefreshRecord>(&p).ok()) else {
+    let Taken::Fresh(payload) = peeked else {
+        return Ok(None);
+    };
+    let Ok(record) = serde_json::from_str::<RefreshRecord>(&payload) else {
         return Ok(None);
     };
     if record.client_id != *client_id || !ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
         return Ok(None);
     }
-    // The peek finds used tokens too; the mark written before each rotation tells them apart.
-    match standing(ctx, &record, vec![rotated_mark(&digest)]).await? {
+    match standing(ctx, &record).await? {
         Standing::Live(scope) => Ok(Some(RefreshIntrospection { record, scope })),
         _ => Ok(None),
     }

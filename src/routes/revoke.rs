@@ -12,7 +12,7 @@ use crate::error::OAuthError;
 use crate::grants::records::{bound_digest, RefreshRecord};
 use crate::grants::refresh_token::revoke_family_id;
 use crate::state::AppState;
-use crate::store::OnceKind;
+use crate::store::{OnceKind, Taken};
 
 pub async fn revoke(
     request: HttpRequest,
@@ -60,7 +60,11 @@ async fn handle(
             )
             .await
             .map_err(|e| OAuthError::Unavailable(e.into()))?;
-        match found.and_then(|payload| serde_json::from_str::<RefreshRecord>(&payload).ok()) {
+        let payload = match found {
+            Taken::Fresh(payload) | Taken::Used(payload) => Some(payload),
+            Taken::Unknown => None,
+        };
+        match payload.and_then(|payload| serde_json::from_str::<RefreshRecord>(&payload).ok()) {
             Some(record) => {
                 revoke_family_id(state, tenant_id, &record.family).await?;
                 Some(format!("family:{}", record.family))

@@ -65,7 +65,6 @@ fn once_kind(kind: OnceKind) -> &'static str {
     match kind {
         OnceKind::AuthorizationCode => "code",
         OnceKind::RefreshToken => "refresh",
-        OnceKind::AuthorizationRequest => "authz",
     }
 }
 

@@ -127,18 +127,17 @@ impl StateStore for MemoryStore {
         Ok(self.redeem(tenant, kind, digest, used_ttl_secs, Some(next)))
     }
 
-    async fn peek_once(
-        &self,
-        tenant: Uuid,
-        kind: OnceKind,
-        digest: &str,
-    ) -> StoreResult<Option<String>> {
+    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken> {
         let now = Instant::now();
         let entries = self.entries.lock();
-        Ok(entries
-            .get(&self.keys.once(tenant, kind, digest), now)
-            .or_else(|| entries.get(&self.keys.once_used(tenant, kind, digest), now))
-            .cloned())
+        Ok(Taken::peeked(
+            entries
+                .get(&self.keys.once(tenant, kind, digest), now)
+                .cloned(),
+            entries
+                .get(&self.keys.once_used(tenant, kind, digest), now)
+                .cloned(),
+        ))
     }
 
     async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {

@@ -74,12 +74,7 @@ impl<S: StateStore> StateStore for Metered<S> {
         .await
     }
 
-    async fn peek_once(
-        &self,
-        tenant: Uuid,
-        kind: OnceKind,
-        digest: &str,
-    ) -> StoreResult<Option<String>> {
+    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken> {
         timed("peek_once", self.0.peek_once(tenant, kind, digest)).await
     }
 

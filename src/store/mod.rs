@@ -26,8 +26,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum OnceKind {
     AuthorizationCode,
     RefreshToken,
-    /// A pending authorization request between the login and consent pages.
-    AuthorizationRequest,
 }
 
 /// What `rotate_once` stores in place of the value it redeems.
@@ -46,6 +44,17 @@ pub enum Taken {
     /// Already redeemed: the payload, so the caller can revoke what the first use issued.
     Used(String),
     Unknown,
+}
+
+impl Taken {
+    /// What a read of the fresh and the used key found.
+    fn peeked(fresh: Option<String>, used: Option<String>) -> Self {
+        match (fresh, used) {
+            (Some(payload), _) => Self::Fresh(payload),
+            (None, Some(payload)) => Self::Used(payload),
+            (None, None) => Self::Unknown,
+        }
+    }
 }
 
 /// Whose "revoked before" mark: the tokens that match every field given. All fields `None` is
@@ -140,13 +149,9 @@ pub trait StateStore: Send + Sync {
     /// Marks one access token dead until `ttl_secs` (its remaining lifetime) has passed.
     async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()>;
 
-    /// Reads a single-use value without redeeming it (fresh or used), e.g. to revoke it.
-    async fn peek_once(
-        &self,
-        tenant: Uuid,
-        kind: OnceKind,
-        digest: &str,
-    ) -> StoreResult<Option<String>>;
+    /// Reads a single-use value without redeeming it: whether it is fresh or used, and its
+    /// payload either way (e.g. to revoke what it belongs to).
+    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken>;
 
     /// Marks a withdrawn signing key: every token it signed is dead.
     async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()>;

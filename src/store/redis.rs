@@ -241,19 +241,14 @@ impl StateStore for RedisStore {
             .await
     }
 
-    async fn peek_once(
-        &self,
-        tenant: Uuid,
-        kind: OnceKind,
-        digest: &str,
-    ) -> StoreResult<Option<String>> {
-        let values: Vec<Option<String>> = redis::cmd("MGET")
+    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken> {
+        let (fresh, used): (Option<String>, Option<String>) = redis::cmd("MGET")
             .arg(self.keys.once(tenant, kind, digest))
             .arg(self.keys.once_used(tenant, kind, digest))
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(values.into_iter().flatten().next())
+        Ok(Taken::peeked(fresh, used))
     }
 
     async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {

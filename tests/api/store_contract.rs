@@ -126,10 +126,14 @@ async fn of_twenty_concurrent_rotations_exactly_one_stores_its_successor() {
                 .await
                 .unwrap();
             if digest == winners[0] {
-                assert_eq!(stored.as_deref(), Some("p1"), "{name}: the successor");
+                assert_eq!(stored, Taken::Fresh("p1".into()), "{name}: the successor");
             } else {
                 assert_eq!(*taken, Taken::Used("p0".into()), "{name}");
-                assert_eq!(stored, None, "{name}: a loser's successor is not stored");
+                assert_eq!(
+                    stored,
+                    Taken::Unknown,
+                    "{name}: a loser's successor is not stored"
+                );
             }
         }
     }
@@ -362,9 +366,8 @@ async fn withdrawn_keys_and_peeked_values() {
             store
                 .peek_once(tenant, OnceKind::RefreshToken, "r")
                 .await
-                .unwrap()
-                .as_deref(),
-            Some("p"),
+                .unwrap(),
+            Taken::Fresh("p".into()),
             "{name}"
         );
         store
@@ -375,17 +378,16 @@ async fn withdrawn_keys_and_peeked_values() {
             store
                 .peek_once(tenant, OnceKind::RefreshToken, "r")
                 .await
-                .unwrap()
-                .as_deref(),
-            Some("p"),
-            "{name}: used values stay visible"
+                .unwrap(),
+            Taken::Used("p".into()),
+            "{name}: used values stay visible, as used"
         );
         assert_eq!(
             store
                 .peek_once(tenant, OnceKind::RefreshToken, "x")
                 .await
                 .unwrap(),
-            None,
+            Taken::Unknown,
             "{name}"
         );
     }
