@@ -341,3 +341,31 @@ async fn behind_a_trusted_proxy_sign_in_is_throttled_per_forwarded_address() {
         "another user behind the same proxy is not throttled"
     );
 }
+
+#[tokio::test]
+async fn a_repeated_resource_at_authorization_names_one_app_and_two_apps_are_invalid_target() {
+    let app = spawn_app().await;
+    let f = user_fixture(&app, &["authorization_code"]).await;
+    let base = start(&app, &f, &["chat:read"]).url;
+    let resource = |value: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("resource", value)
+            .finish()
+    };
+    let same = get_page(
+        &app,
+        &format!("{base}&{}&{}", resource(&f.audience), resource(&f.audience)),
+    )
+    .await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    let two = get_page(
+        &app,
+        &format!("{base}&{}&{}", resource(&f.audience), resource(&f.issuer)),
+    )
+    .await;
+    assert_eq!(two.status, 302);
+    let query = query_of(two.location.as_deref().unwrap());
+    assert_eq!(param(&query, "error"), Some("invalid_target"));
+    let repeated_state = get_page(&app, &format!("{base}&state=again")).await;
+    assert_eq!(repeated_state.status, 400, "other parameters stay single");
+}

@@ -1,5 +1,4 @@
 //! `GET {issuer}/authorize`: validate the request, remember it, show the login page.
-use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,6 +7,7 @@ use super::pages::{error_page, html, LoginPage};
 use super::pending::{self, Pending};
 use crate::cache::{ClientView, TenantView};
 use crate::domain::ScopeSet;
+use crate::domain::{parse_form_with_lists, Form};
 use crate::error::OAuthError;
 use crate::grants::resolve_target;
 use crate::pkce;
@@ -20,8 +20,10 @@ pub async fn authorize_get(
     slug: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let query = match web::Query::<HashMap<String, String>>::from_query(request.query_string()) {
-        Ok(query) => query.into_inner(),
+    // As strict as the token endpoint's form: a parameter at most once, but for `resource`
+    // (RFC 8707 §2), which may name the same app again and no other.
+    let query = match parse_form_with_lists(request.query_string().as_bytes(), &["resource"]) {
+        Ok(query) => query,
         Err(_) => {
             return error_page(
                 StatusCode::BAD_REQUEST,
@@ -151,7 +153,7 @@ const BOUNDED_PARAMETERS: [(&str, usize, &str); 4] = [
 fn check(
     tenant: &TenantView,
     client: &ClientView,
-    query: &HashMap<String, String>,
+    query: &Form,
 ) -> Result<Pending, (&'static str, &'static str)> {
     if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
         return Err((
@@ -160,7 +162,8 @@ fn check(
         ));
     }
     for (name, limit, too_long) in BOUNDED_PARAMETERS {
-        if query.get(name).is_some_and(|value| value.len() > limit) {
+        let mut values = query.get(name).into_iter().chain(query.all(name));
+        if values.any(|value| value.len() > limit) {
             return Err(("invalid_request", too_long));
         }
     }
@@ -195,18 +198,21 @@ fn check(
             "code_challenge must be a base64url SHA-256 (43 characters)",
         ));
     }
-    let app = resolve_target(
-        tenant,
-        client,
-        query.get("resource").map(String::as_str),
-        None,
-    )
-    .map_err(|_| {
-        (
+    let resources = query.all("resource");
+    if resources.iter().any(|other| *other != resources[0]) {
+        return Err((
             "invalid_target",
-            "the client may not get tokens for this resource",
-        )
-    })?;
+            "grantd issues a token for one resource at a time",
+        ));
+    }
+    let app = resolve_target(tenant, client, resources.first().map(String::as_str), None).map_err(
+        |_| {
+            (
+                "invalid_target",
+                "the client may not get tokens for this resource",
+            )
+        },
+    )?;
     let allowed = match app {
         Some(app) => client.scopes.intersection(&app.scopes),
         None => client.scopes.clone(),
