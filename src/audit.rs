@@ -35,12 +35,84 @@ impl Outcome {
     }
 }
 
+/// What an audit event records. The wire names are `<thing>.<what happened>`, admin changes
+/// `admin.<thing>.<verb>`; `key.rotated` and `revocation.bulk` are the contract's names for the
+/// two security operations that are not changes to one admin object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    TokenIssued,
+    TokenRefreshed,
+    TokenExchanged,
+    TokenRevoked,
+    RevocationBulk,
+    KeyRotated,
+    KeyContextRead,
+    LoginFailed,
+    RateLimitExceeded,
+    Admin(AdminThing, AdminVerb),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminThing {
+    Tenant,
+    App,
+    Client,
+    User,
+    ApiKey,
+    CredentialProfile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminVerb {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        use AdminThing as T;
+        use AdminVerb as V;
+        match self {
+            Self::TokenIssued => "token.issued",
+            Self::TokenRefreshed => "token.refreshed",
+            Self::TokenExchanged => "token.exchanged",
+            Self::TokenRevoked => "token.revoked",
+            Self::RevocationBulk => "revocation.bulk",
+            Self::KeyRotated => "key.rotated",
+            Self::KeyContextRead => "key_context.read",
+            Self::LoginFailed => "login.failed",
+            Self::RateLimitExceeded => "rate_limit.exceeded",
+            Self::Admin(thing, verb) => match (thing, verb) {
+                (T::Tenant, V::Created) => "admin.tenant.created",
+                (T::Tenant, V::Updated) => "admin.tenant.updated",
+                (T::Tenant, V::Deleted) => "admin.tenant.deleted",
+                (T::App, V::Created) => "admin.app.created",
+                (T::App, V::Updated) => "admin.app.updated",
+                (T::App, V::Deleted) => "admin.app.deleted",
+                (T::Client, V::Created) => "admin.client.created",
+                (T::Client, V::Updated) => "admin.client.updated",
+                (T::Client, V::Deleted) => "admin.client.deleted",
+                (T::User, V::Created) => "admin.user.created",
+                (T::User, V::Updated) => "admin.user.updated",
+                (T::User, V::Deleted) => "admin.user.deleted",
+                (T::ApiKey, V::Created) => "admin.api_key.created",
+                (T::ApiKey, V::Updated) => "admin.api_key.updated",
+                (T::ApiKey, V::Deleted) => "admin.api_key.deleted",
+                (T::CredentialProfile, V::Created) => "admin.credential_profile.created",
+                (T::CredentialProfile, V::Updated) => "admin.credential_profile.updated",
+                (T::CredentialProfile, V::Deleted) => "admin.credential_profile.deleted",
+            },
+        }
+    }
+}
+
 /// One event; `detail` must never hold a secret.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub tenant_id: Option<Uuid>,
     pub actor: String,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target: String,
     pub outcome: Outcome,
     pub detail: String,
@@ -79,7 +151,7 @@ impl AuditLog {
             tenant_id: entry.tenant_id,
             at: Utc::now(),
             actor: entry.actor,
-            action: entry.action,
+            action: entry.action.as_str(),
             target: entry.target,
             outcome: entry.outcome.as_str(),
             detail: entry.detail,
@@ -189,10 +261,49 @@ mod tests {
         AuditEntry {
             tenant_id: None,
             actor: "test".into(),
-            action: "token.issued",
+            action: AuditAction::TokenIssued,
             target: "jti:x".into(),
             outcome: Outcome::Granted,
             detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn every_action_name_is_dotted_lowercase_and_admin_changes_are_three_part() {
+        use AdminThing as T;
+        use AdminVerb as V;
+        for thing in [
+            T::Tenant,
+            T::App,
+            T::Client,
+            T::User,
+            T::ApiKey,
+            T::CredentialProfile,
+        ] {
+            for verb in [V::Created, V::Updated, V::Deleted] {
+                let name = AuditAction::Admin(thing, verb).as_str();
+                let parts: Vec<_> = name.split('.').collect();
+                assert_eq!(parts.len(), 3, "{name}");
+                assert_eq!(parts[0], "admin");
+                assert!(parts[2].ends_with('d'), "{name}: a verb in the past tense");
+            }
+        }
+        for action in [
+            AuditAction::TokenIssued,
+            AuditAction::TokenRefreshed,
+            AuditAction::TokenExchanged,
+            AuditAction::TokenRevoked,
+            AuditAction::RevocationBulk,
+            AuditAction::KeyRotated,
+            AuditAction::KeyContextRead,
+            AuditAction::LoginFailed,
+            AuditAction::RateLimitExceeded,
+        ] {
+            let name = action.as_str();
+            assert_eq!(name.split('.').count(), 2, "{name}");
+            assert!(name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'));
         }
     }
 

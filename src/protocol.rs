@@ -1,4 +1,4 @@
-//! Wire vocabulary: grant types, token types and the token endpoint's form.
+//! Wire vocabulary: grant types, token types, lifetimes and the token endpoint's answer.
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
@@ -10,6 +10,44 @@ pub const GRANT_TYPES: [&str; 4] = [
     GRANT_REFRESH_TOKEN,
     GRANT_TOKEN_EXCHANGE,
 ];
+
+/// The grants of the token endpoint. Matches on it are exhaustive, so a new grant that is not
+/// wired up everywhere does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    ClientCredentials,
+    AuthorizationCode,
+    RefreshToken,
+    TokenExchange,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 4] = [
+        Self::ClientCredentials,
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::TokenExchange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => GRANT_CLIENT_CREDENTIALS,
+            Self::AuthorizationCode => GRANT_AUTHORIZATION_CODE,
+            Self::RefreshToken => GRANT_REFRESH_TOKEN,
+            Self::TokenExchange => GRANT_TOKEN_EXCHANGE,
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TOKEN_TYPE_API_KEY: &str = "urn:grantd:token-type:api-key";
@@ -41,54 +79,11 @@ pub fn access_token_ttl(app_scoped: bool) -> i64 {
     }
 }
 
-/// The token endpoint's parameters. Every field stays a string here; grants parse them.
-/// `resource` and `audience` keep every value sent, in order (`REPEATABLE_PARAMETERS`).
-#[derive(Debug, Default, Clone)]
-pub struct TokenRequest {
-    pub grant_type: Option<String>,
-    pub scope: Option<String>,
-    pub resource: Vec<String>,
-    pub audience: Vec<String>,
-    pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub code_verifier: Option<String>,
-    pub refresh_token: Option<String>,
-    pub subject_token: Option<String>,
-    pub subject_token_type: Option<String>,
-    pub actor_token: Option<String>,
-    pub actor_token_type: Option<String>,
-    pub requested_token_type: Option<String>,
-    pub credential_profile: Option<String>,
-}
-
-impl TokenRequest {
-    pub fn from_form(mut form: crate::domain::Form) -> Self {
-        let resource = form.take_all("resource");
-        let audience = form.take_all("audience");
-        let mut take = |name: &str| form.take(name);
-        Self {
-            grant_type: take("grant_type"),
-            scope: take("scope"),
-            resource,
-            audience,
-            code: take("code"),
-            redirect_uri: take("redirect_uri"),
-            code_verifier: take("code_verifier"),
-            refresh_token: take("refresh_token"),
-            subject_token: take("subject_token"),
-            subject_token_type: take("subject_token_type"),
-            actor_token: take("actor_token"),
-            actor_token_type: take("actor_token_type"),
-            requested_token_type: take("requested_token_type"),
-            credential_profile: take("credential_profile"),
-        }
-    }
-}
-
 /// RFC 6749 §5.1 (and RFC 8693 §2.2.1) success body.
 #[derive(Debug, serde::Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
+    /// `Bearer`, or the sender constraint's scheme: set by `grants::issuance` only.
     pub token_type: &'static str,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@
 //! Only requests that may use the endpoint are charged. A public client proves nothing by
 //! sending its `client_id`, so its requests are charged per address: anyone who knows the id
 //! can spend only the budget of their own address, never the tenant's or another caller's.
+use crate::audit::AuditAction;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -73,7 +74,7 @@ pub async fn enforce(
                     .audit(AuditEntry {
                         tenant_id: Some(tenant.model.id),
                         actor: format!("client:{}", client.model.client_id),
-                        action: "rate_limit.exceeded",
+                        action: AuditAction::RateLimitExceeded,
                         target: bucket,
                         outcome: Outcome::Refused,
                         detail: format!("per_second={} burst={}", limit.per_second, limit.burst),

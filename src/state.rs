@@ -204,3 +204,92 @@ pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
     <migration::Migrator as migration::MigratorTrait>::up(&db, None).await?;
     Ok(db)
 }
+
+#[async_trait::async_trait]
+impl crate::ports::Directory for AppState {
+    async fn client(&self, client_id: &str) -> anyhow::Result<Option<Arc<ClientView>>> {
+        AppState::client(self, client_id).await
+    }
+
+    async fn user_exists(&self, tenant: uuid::Uuid, user: uuid::Uuid) -> anyhow::Result<bool> {
+        AppState::user_exists(self, tenant, user).await
+    }
+
+    async fn credential_profile_exists(
+        &self,
+        tenant: uuid::Uuid,
+        name: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(
+            db::credential_profiles::find_by_name(&self.db, tenant, name)
+                .await?
+                .is_some(),
+        )
+    }
+
+    async fn credential_profile_secret(
+        &self,
+        tenant: uuid::Uuid,
+        name: &str,
+    ) -> anyhow::Result<Option<crate::ports::CredentialProfileSecret>> {
+        let Some(profile) = db::credential_profiles::find_by_name(&self.db, tenant, name).await?
+        else {
+            return Ok(None);
+        };
+        let secret = self
+            .crypto
+            .open(&credential_profile_context(profile.id), &profile.secret_enc)?;
+        Ok(Some(crate::ports::CredentialProfileSecret {
+            name: profile.name,
+            provider: profile.provider,
+            secret: String::from_utf8(secret)?,
+        }))
+    }
+
+    async fn api_key(&self, key: &str) -> anyhow::Result<Option<crate::ports::ApiKeyRecord>> {
+        let digest = self.crypto.secret_digest(key);
+        Ok(db::api_keys::find_by_hash(&self.db, &digest)
+            .await?
+            .filter(|k| crate::crypto::constant_time_eq(&k.key_hash, &digest))
+            .map(|k| crate::ports::ApiKeyRecord {
+                id: k.id,
+                tenant_id: k.tenant_id,
+                app_id: k.app_id,
+                last_used_at: k.last_used_at,
+            }))
+    }
+
+    /// At most once a minute per key, off the request path.
+    fn api_key_used(&self, key: &crate::ports::ApiKeyRecord, now: chrono::DateTime<Utc>) {
+        if key
+            .last_used_at
+            .is_some_and(|at| now - at < chrono::Duration::seconds(60))
+        {
+            return;
+        }
+        let (db, key_id) = (self.db.clone(), key.id);
+        tokio::spawn(async move {
+            if let Err(e) = db::api_keys::touch(&db, key_id, now).await {
+                tracing::warn!(error.cause_chain = ?e, "recording an API key's last use failed");
+            }
+        });
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::AuditSink for AppState {
+    async fn record(&self, entry: AuditEntry) -> Result<(), Backlogged> {
+        self.audit.record(entry).await
+    }
+}
+
+impl AppState {
+    /// The protocol core's view of this node.
+    pub fn ports(&self) -> crate::ports::Ports<'_> {
+        crate::ports::Ports {
+            store: self.store.as_ref(),
+            directory: self,
+            audit: self,
+        }
+    }
+}

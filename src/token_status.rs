@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::cache::TenantView;
 use crate::error::OAuthError;
-use crate::state::AppState;
+use crate::ports::Ports;
 use crate::store::{MarkScope, RevocationQuery};
 use crate::tokens::AccessClaims;
 
@@ -33,7 +33,7 @@ pub struct ActiveToken {
 /// `Ok(None)` for anything inactive: bad signature, expired, another tenant's, a disabled app's,
 /// or revoked.
 pub async fn active_access_token(
-    state: &AppState,
+    ports: &Ports<'_>,
     tenant: &TenantView,
     token: &str,
 ) -> Result<Option<ActiveToken>, OAuthError> {
@@ -54,7 +54,8 @@ pub async fn active_access_token(
         }
     }
     // Checked at every use, not only at issuance: a client deleted since is a dead token.
-    if state
+    if ports
+        .directory
         .client(&claims.client_id)
         .await
         .map_err(OAuthError::Unavailable)?
@@ -63,7 +64,7 @@ pub async fn active_access_token(
         return Ok(None);
     }
     let query = revocation_query(&claims, &kid, app_id);
-    let revoked = state
+    let revoked = ports
         .store
         .is_revoked(tenant.model.id, &query)
         .await

@@ -1,3 +1,4 @@
+use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -71,7 +72,7 @@ pub async fn create(
         state,
         tenant.model.id,
         actor,
-        "admin.api_key.created",
+        AuditAction::Admin(AdminThing::ApiKey, AdminVerb::Created),
         format!("api_key:{}", model.id),
         format!("app={}", app.id),
     )
@@ -136,7 +137,7 @@ pub async fn delete(
         state,
         tenant.model.id,
         actor,
-        "admin.api_key.deleted",
+        AuditAction::Admin(AdminThing::ApiKey, AdminVerb::Deleted),
         format!("api_key:{key_id}"),
         format!("app={}", app.id),
     )

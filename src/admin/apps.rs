@@ -1,3 +1,4 @@
+use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -63,7 +64,7 @@ pub async fn create(
         state,
         tenant.model.id,
         actor,
-        "admin.app.created",
+        AuditAction::Admin(AdminThing::App, AdminVerb::Created),
         format!("app:{}", app.id),
         format!("scopes={}", scopes.join(" ")),
     )
@@ -111,7 +112,7 @@ pub async fn patch(
         state,
         tenant.model.id,
         actor,
-        "admin.app.updated",
+        AuditAction::Admin(AdminThing::App, AdminVerb::Updated),
         format!("app:{}", app.id),
         format!("api_enabled={}", app.api_enabled),
     )

@@ -1,3 +1,4 @@
+use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use std::collections::BTreeSet;
 
 use chrono::Utc;
@@ -240,7 +241,7 @@ pub async fn create(
         state,
         tenant.model.id,
         actor,
-        "admin.client.created",
+        AuditAction::Admin(AdminThing::Client, AdminVerb::Created),
         format!("client:{client_id}"),
         format!(
             "type={} grant_types={}",
@@ -337,7 +338,7 @@ pub async fn patch(
         state,
         tenant.model.id,
         actor,
-        "admin.client.updated",
+        AuditAction::Admin(AdminThing::Client, AdminVerb::Updated),
         format!("client:{client_id}"),
         String::new(),
     )

@@ -1,3 +1,4 @@
+use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -72,7 +73,7 @@ pub async fn create(
         state,
         tenant.model.id,
         actor,
-        "admin.credential_profile.created",
+        AuditAction::Admin(AdminThing::CredentialProfile, AdminVerb::Created),
         format!("credential_profile:{name}"),
         format!("provider={provider}"),
     )

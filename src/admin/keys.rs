@@ -2,6 +2,7 @@
 //! so that a resource server caching the JWKS for its `max-age` never meets a token it cannot
 //! verify; the old key stays published until its last token has expired. A compromised key is
 //! withdrawn at once instead, and its tokens become inactive everywhere.
+use crate::audit::AuditAction;
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
@@ -112,7 +113,7 @@ pub async fn rotate(
         state,
         tenant.model.id,
         actor,
-        "key.rotated",
+        AuditAction::KeyRotated,
         format!("kid:{kid}"),
         detail,
     )

@@ -83,7 +83,7 @@ pub async fn record(
     state: &AppState,
     tenant_id: uuid::Uuid,
     actor: &str,
-    action: &'static str,
+    action: crate::audit::AuditAction,
     target: String,
     detail: String,
 ) -> Result<(), AdminError> {

@@ -1,4 +1,5 @@
 //! Bulk revocation as "revoked before" marks: one write, whatever the number of live tokens.
+use crate::audit::AuditAction;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -97,7 +98,7 @@ pub async fn revoke(
         state,
         tenant.model.id,
         actor,
-        "revocation.bulk",
+        AuditAction::RevocationBulk,
         target,
         reason,
     )

@@ -1,3 +1,4 @@
+use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +80,7 @@ pub async fn create(
         state,
         tenant.id,
         actor,
-        "admin.tenant.created",
+        AuditAction::Admin(AdminThing::Tenant, AdminVerb::Created),
         format!("tenant:{slug}"),
         format!("kid={kid}"),
     )
@@ -118,7 +119,7 @@ pub async fn patch(
         state,
         model.id,
         actor,
-        "admin.tenant.updated",
+        AuditAction::Admin(AdminThing::Tenant, AdminVerb::Updated),
         format!("tenant:{slug}"),
         String::new(),
     )

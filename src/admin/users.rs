@@ -1,3 +1,4 @@
+use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +55,7 @@ pub async fn create(
         state,
         tenant.model.id,
         actor,
-        "admin.user.created",
+        AuditAction::Admin(AdminThing::User, AdminVerb::Created),
         format!("user:{}", user.id),
         String::new(),
     )

@@ -1,6 +1,7 @@
 //! What the state store keeps for authorization codes and refresh tokens. Both are stored under
 //! a digest of the client id and the secret value, so a value presented by another client finds
 //! nothing (and cannot burn the real owner's code or token).
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -37,4 +38,11 @@ pub struct RefreshRecord {
     pub issued_at_ms: i64,
     /// The family ends 30 days after the user signed in, however often it rotates.
     pub family_expires_at: i64,
+}
+
+impl RefreshRecord {
+    /// A refresh token lives as long as what is left of its family.
+    pub fn remaining_secs(&self, now: DateTime<Utc>) -> u64 {
+        (self.family_expires_at - now.timestamp()).max(1) as u64
+    }
 }

@@ -1,32 +1,36 @@
 //! RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2): every use rotates; a used
 //! token presented again revokes its whole family, the access tokens issued from it included.
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
-
 use super::records::{bound_digest, RefreshRecord};
-use super::{issue_access_token, AccessTokenSpec, GrantContext};
-use crate::audit::{AuditEntry, Outcome};
+use super::{within, ClientCall, ExtraClaims, Issue, RefreshIssue};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::crypto::random_token;
-use crate::domain::ScopeSet;
+use crate::domain::{Form, ScopeSet};
 use crate::error::OAuthError;
-use crate::protocol::{
-    access_token_ttl, TokenRequest, TokenResponse, GRANT_REFRESH_TOKEN, REFRESH_TOKEN_TTL,
-};
+use crate::protocol::{GrantType, REFRESH_TOKEN_TTL};
 use crate::store::{MarkScope, OnceKind, RevocationQuery, Successor, Taken};
-use crate::tokens::AccessClaims;
 
-pub async fn grant(
-    ctx: &GrantContext<'_>,
-    request: &TokenRequest,
-) -> Result<TokenResponse, OAuthError> {
-    let presented = request
-        .refresh_token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+#[derive(Debug)]
+pub struct Request {
+    pub refresh_token: String,
+    pub scope: Option<String>,
+}
+
+impl Request {
+    pub fn from_form(mut form: Form) -> Result<Self, OAuthError> {
+        Ok(Self {
+            refresh_token: form
+                .take("refresh_token")
+                .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?,
+            scope: form.take("scope"),
+        })
+    }
+}
+
+pub async fn grant<'t>(ctx: &ClientCall<'t>, request: Request) -> Result<Issue<'t>, OAuthError> {
     let client_id = &ctx.client.model.client_id;
     let tenant_id = ctx.tenant.model.id;
-    let digest = bound_digest(client_id, presented);
-    let store = &ctx.state.store;
+    let digest = bound_digest(client_id, &request.refresh_token);
+    let store = ctx.ports.store;
     // Everything that can refuse the request is checked on a read of the token first, and the
     // rotation (the token used and its successor stored, in one step) comes last: of concurrent
     // uses exactly one then succeeds, even while the others, finding the token used, revoke its
@@ -51,12 +55,17 @@ pub async fn grant(
             return Err(OAuthError::invalid_grant("the refresh token was revoked"))
         }
         Standing::Ended(why) => {
-            revoke_family(ctx, &record, why).await?;
+            revoke_family(ctx, &record.family, why).await?;
             return Err(OAuthError::invalid_grant(why));
         }
     };
+    let scope = within(
+        request.scope.as_deref(),
+        &allowed,
+        "a refresh may narrow the scope, never widen it",
+    )?;
     let next = RefreshRecord {
-        scope: narrowed_scope(request, &allowed)?.to_string(),
+        scope: scope.to_string(),
         issued_at_ms: ctx.now.timestamp_millis(),
         ..record
     };
@@ -70,7 +79,7 @@ pub async fn grant(
             Successor {
                 digest: &bound_digest(client_id, &refresh_token),
                 payload: &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
-                ttl_secs: remaining_secs(&next, ctx.now),
+                ttl_secs: next.remaining_secs(ctx.now),
             },
         )
         .await
@@ -78,12 +87,13 @@ pub async fn grant(
     if !matches!(taken, Taken::Fresh(_)) {
         return Err(refusal(ctx, taken).await);
     }
-    let (access_token, claims) = user_access_token(ctx, GRANT_REFRESH_TOKEN, &next).await?;
-    Ok(token_response(access_token, &claims, Some(refresh_token)))
+    let mut issue = user_tokens(ctx, GrantType::RefreshToken, next, scope);
+    issue.refresh = RefreshIssue::Rotated(refresh_token);
+    Ok(issue)
 }
 
 /// Why a refresh token that could not be redeemed is refused; a used one revokes its family.
-async fn refusal(ctx: &GrantContext<'_>, taken: Taken) -> OAuthError {
+async fn refusal(ctx: &ClientCall<'_>, taken: Taken) -> OAuthError {
     let Taken::Used(payload) = taken else {
         return OAuthError::invalid_grant("unknown, expired or revoked refresh token");
     };
@@ -92,17 +102,12 @@ async fn refusal(ctx: &GrantContext<'_>, taken: Taken) -> OAuthError {
         Err(e) => return anyhow::Error::from(e).into(),
     };
     crate::metrics::refresh_reuse_detected();
-    match revoke_family(ctx, &record, "refresh token reused").await {
+    match revoke_family(ctx, &record.family, "refresh token reused").await {
         Ok(()) => {
             OAuthError::invalid_grant("the refresh token was already used; its family is revoked")
         }
         Err(e) => e,
     }
-}
-
-/// A refresh token lives as long as what is left of its family.
-fn remaining_secs(record: &RefreshRecord, now: DateTime<Utc>) -> u64 {
-    (record.family_expires_at - now.timestamp()).max(1) as u64
 }
 
 /// What a family (or the code that starts one) is good for now.
@@ -120,7 +125,7 @@ pub enum Standing {
 /// app) may still get, so that a scope taken from the client since the sign-in is never issued
 /// again, as Keycloak does on refresh. Only reads: what a dead family costs is the caller's call.
 pub async fn standing(
-    ctx: &GrantContext<'_>,
+    ctx: &ClientCall<'_>,
     record: &RefreshRecord,
 ) -> Result<Standing, OAuthError> {
     if record.family_expires_at <= ctx.now.timestamp() {
@@ -139,7 +144,7 @@ pub async fn standing(
         ..Default::default()
     };
     let revoked = ctx
-        .state
+        .ports
         .store
         .is_revoked(tenant_id, &query)
         .await
@@ -148,7 +153,8 @@ pub async fn standing(
         return Ok(Standing::Revoked);
     }
     let user_exists = ctx
-        .state
+        .ports
+        .directory
         .user_exists(tenant_id, record.user_id)
         .await
         .map_err(OAuthError::Unavailable)?;
@@ -177,21 +183,6 @@ pub async fn standing(
     }))
 }
 
-/// `scope` may narrow what the family may still get, never widen it.
-fn narrowed_scope(request: &TokenRequest, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
-    let Some(raw) = request.scope.as_deref() else {
-        return Ok(allowed.clone());
-    };
-    let asked =
-        ScopeSet::parse(raw).ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
-    if !asked.is_subset(allowed) {
-        return Err(OAuthError::invalid_scope(
-            "a refresh may narrow the scope, never widen it",
-        ));
-    }
-    Ok(asked)
-}
-
 /// What RFC 7662 says of a live refresh token to the client it was issued to.
 pub struct RefreshIntrospection {
     pub record: RefreshRecord,
@@ -203,13 +194,13 @@ pub struct RefreshIntrospection {
 /// anything a refresh by this client would refuse: unknown (or another client's: the digest is
 /// bound to the client), used, expired, revoked or ended.
 pub async fn introspect(
-    ctx: &GrantContext<'_>,
+    ctx: &ClientCall<'_>,
     presented: &str,
 ) -> Result<Option<RefreshIntrospection>, OAuthError> {
     let client_id = &ctx.client.model.client_id;
     let digest = bound_digest(client_id, presented);
     let peeked = ctx
-        .state
+        .ports
         .store
         .peek_once(ctx.tenant.model.id, OnceKind::RefreshToken, &digest)
         .await
@@ -220,7 +211,8 @@ pub async fn introspect(
     let Ok(record) = serde_json::from_str::<RefreshRecord>(&payload) else {
         return Ok(None);
     };
-    if record.client_id != *client_id || !ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
+    if record.client_id != *client_id || !ctx.client.allows_grant(GrantType::RefreshToken.as_str())
+    {
         return Ok(None);
     }
     match standing(ctx, &record).await? {
@@ -229,93 +221,50 @@ pub async fn introspect(
     }
 }
 
-/// Issues an access token and the first refresh token of `record`'s family.
-pub async fn issue_user_tokens(
-    ctx: &GrantContext<'_>,
-    grant_type: &'static str,
+/// What a user's family issues: its access token (app-scoped when the family is), and the
+/// family's first refresh token when the client may refresh.
+pub fn user_tokens<'t>(
+    ctx: &ClientCall<'t>,
+    grant: GrantType,
     record: RefreshRecord,
-) -> Result<TokenResponse, OAuthError> {
-    let (access_token, claims) = user_access_token(ctx, grant_type, &record).await?;
-    let refresh_token = if ctx.client.allows_grant(GRANT_REFRESH_TOKEN) {
-        let token = random_token(32);
-        let payload = serde_json::to_string(&record).map_err(anyhow::Error::from)?;
-        ctx.state
-            .store
-            .put_once(
-                ctx.tenant.model.id,
-                OnceKind::RefreshToken,
-                &bound_digest(&ctx.client.model.client_id, &token),
-                &payload,
-                remaining_secs(&record, ctx.now),
-            )
-            .await
-            .map_err(|e| OAuthError::Unavailable(e.into()))?;
-        Some(token)
-    } else {
-        None
-    };
-    Ok(token_response(access_token, &claims, refresh_token))
-}
-
-fn token_response(
-    access_token: String,
-    claims: &AccessClaims,
-    refresh_token: Option<String>,
-) -> TokenResponse {
-    TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: claims.exp - claims.iat,
-        scope: claims.scope.clone(),
-        refresh_token,
-        issued_token_type: None,
-    }
-}
-
-/// The access token of a user's family: app-scoped when the family is.
-async fn user_access_token(
-    ctx: &GrantContext<'_>,
-    grant_type: &'static str,
-    record: &RefreshRecord,
-) -> Result<(String, AccessClaims), OAuthError> {
-    let scope = ScopeSet::parse(&record.scope).unwrap_or_default();
-    let (audience, app_id) = match record.app_id.and_then(|id| ctx.tenant.apps.get(&id)) {
-        Some(app) => (app.audience.clone(), Some(app.id)),
-        None => (ctx.tenant.issuer.clone(), None),
-    };
-    issue_access_token(
-        ctx.state,
-        ctx.tenant,
-        AccessTokenSpec {
-            grant_type,
-            sub: record.user_id.to_string(),
-            client_id: &ctx.client.model.client_id,
-            audience,
-            app_id,
-            scope: &scope,
-            ttl_secs: access_token_ttl(app_id.is_some()),
-            family: Some(record.family.clone()),
-            exchange: Default::default(),
+    scope: ScopeSet,
+) -> Issue<'t> {
+    let app = record.app_id.and_then(|id| ctx.tenant.apps.get(&id));
+    Issue {
+        grant,
+        subject: record.user_id.to_string(),
+        app,
+        scope,
+        lifetime_secs: None,
+        family: Some(record.family.clone()),
+        extra: ExtraClaims::default(),
+        refresh: if ctx.client.allows_grant(GrantType::RefreshToken.as_str()) {
+            RefreshIssue::Start(record)
+        } else {
+            RefreshIssue::None
         },
-        ctx.now,
-    )
-    .await
+        sender: Default::default(),
+        issued_token_type: None,
+        audit_detail: None,
+    }
 }
 
 /// Kills a family and everything issued from it, and says so in the audit log.
 pub async fn revoke_family(
-    ctx: &GrantContext<'_>,
-    record: &RefreshRecord,
+    ctx: &ClientCall<'_>,
+    family: &str,
     why: &str,
 ) -> Result<(), OAuthError> {
-    revoke_family_id(ctx.state, ctx.tenant.model.id, &record.family).await?;
-    tracing::warn!(target: "security", family = %record.family, client_id = %record.client_id, "{why}: refresh family revoked");
-    ctx.state
-        .audit(AuditEntry {
+    kill_family(ctx, family).await?;
+    let client_id = &ctx.client.model.client_id;
+    tracing::warn!(target: "security", %family, %client_id, "{why}: refresh family revoked");
+    ctx.ports
+        .audit
+        .record(AuditEntry {
             tenant_id: Some(ctx.tenant.model.id),
-            actor: format!("client:{}", ctx.client.model.client_id),
-            action: "token.revoked",
-            target: format!("family:{}", record.family),
+            actor: format!("client:{client_id}"),
+            action: AuditAction::TokenRevoked,
+            target: format!("family:{family}"),
             outcome: Outcome::Granted,
             detail: why.to_owned(),
         })
@@ -323,15 +272,129 @@ pub async fn revoke_family(
     Ok(())
 }
 
-pub async fn revoke_family_id(
-    state: &crate::state::AppState,
-    tenant_id: Uuid,
-    family: &str,
-) -> Result<(), OAuthError> {
+/// Marks a family revoked, with every token issued from it, on every node.
+pub async fn kill_family(ctx: &ClientCall<'_>, family: &str) -> Result<(), OAuthError> {
     crate::metrics::revocation("refresh_family");
-    state
+    ctx.ports
         .store
-        .revoke_family(tenant_id, family, REFRESH_TOKEN_TTL as u64)
+        .revoke_family(ctx.tenant.model.id, family, REFRESH_TOKEN_TTL as u64)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::authorization_code;
+    use crate::grants::testing::World;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    /// Signs the world's user in: the first access and refresh tokens of a family.
+    async fn signed_in(world: &World) -> (String, String) {
+        let code = world.code(Some(&World::challenge(VERIFIER))).await;
+        let issued = world
+            .issue(authorization_code::Request {
+                code,
+                redirect_uri: World::REDIRECT_URI.into(),
+                code_verifier: Some(VERIFIER.into()),
+            })
+            .await
+            .unwrap();
+        let family = issued.claims.fam.unwrap();
+        (issued.response.refresh_token.unwrap(), family)
+    }
+
+    fn refresh(token: &str, scope: Option<&str>) -> Request {
+        Request {
+            refresh_token: token.into(),
+            scope: scope.map(Into::into),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_use_rotates_and_keeps_the_family() {
+        let world = World::new();
+        let (first, family) = signed_in(&world).await;
+        let issued = world.issue(refresh(&first, None)).await.unwrap();
+        let second = issued.response.refresh_token.clone().unwrap();
+        assert_ne!(second, first);
+        assert_eq!(issued.claims.fam.as_deref(), Some(family.as_str()));
+        assert_eq!(issued.claims.scope.as_deref(), Some("chat:read chat:write"));
+        assert!(world.issue(refresh(&second, None)).await.is_ok());
+        assert_eq!(
+            world.audited(),
+            ["token.issued", "token.refreshed", "token.refreshed"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_used_token_presented_again_revokes_the_whole_family() {
+        let world = World::new();
+        let (first, family) = signed_in(&world).await;
+        let successor = world.issue(refresh(&first, None)).await.unwrap();
+        let reuse = world.issue(refresh(&first, None)).await.unwrap_err();
+        assert_eq!(reuse.code().as_str(), "invalid_grant");
+        assert!(world.family_revoked(&family).await);
+        let next = successor.response.refresh_token.unwrap();
+        let after = world.issue(refresh(&next, None)).await.unwrap_err();
+        assert_eq!(
+            after.code().as_str(),
+            "invalid_grant",
+            "the successor died too"
+        );
+        assert_eq!(world.audited().last(), Some(&"token.revoked"));
+    }
+
+    #[tokio::test]
+    async fn scope_may_narrow_never_widen() {
+        let world = World::new();
+        let (first, _) = signed_in(&world).await;
+        let wider = world
+            .issue(refresh(&first, Some("chat:read admin")))
+            .await
+            .unwrap_err();
+        assert_eq!(wider.code().as_str(), "invalid_scope");
+        let narrowed = world
+            .issue(refresh(&first, Some("chat:read")))
+            .await
+            .unwrap();
+        assert_eq!(narrowed.claims.scope.as_deref(), Some("chat:read"));
+    }
+
+    #[tokio::test]
+    async fn a_family_past_its_end_is_refused_without_rotating() {
+        let mut world = World::new();
+        let (first, _) = signed_in(&world).await;
+        world.now += chrono::Duration::seconds(REFRESH_TOKEN_TTL + 1);
+        let expired = world.issue(refresh(&first, None)).await.unwrap_err();
+        assert!(expired.to_string().contains("expired"), "{expired}");
+        world.now -= chrono::Duration::seconds(REFRESH_TOKEN_TTL + 1);
+        assert!(
+            world.issue(refresh(&first, None)).await.is_ok(),
+            "not used up"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_user_ends_the_family() {
+        let world = World::new();
+        let (first, family) = signed_in(&world).await;
+        world.directory.users.lock().clear();
+        let ended = world.issue(refresh(&first, None)).await.unwrap_err();
+        assert_eq!(ended.code().as_str(), "invalid_grant");
+        assert!(world.family_revoked(&family).await);
+    }
+
+    #[tokio::test]
+    async fn introspection_sees_a_live_token_for_its_client_only() {
+        let world = World::new();
+        let (first, _) = signed_in(&world).await;
+        let found = introspect(&world.call(), &first).await.unwrap().unwrap();
+        assert_eq!(found.record.user_id, world.user);
+        let other = world.other_client("billing");
+        let mut call = world.call();
+        call.client = &other;
+        assert!(introspect(&call, &first).await.unwrap().is_none());
+    }
 }

@@ -5,7 +5,45 @@
 //! twice is that target, and distinct values are `invalid_target`, the error RFC 8707 §2 gives
 //! for a resource the server will not issue for, never a parse error.
 use crate::cache::{AppView, ClientView, TenantView};
+use crate::domain::Form;
 use crate::error::OAuthError;
+
+/// Every `resource` and `audience` value of a token request.
+#[derive(Debug, Default, Clone)]
+pub struct Targets {
+    pub resource: Vec<String>,
+    pub audience: Vec<String>,
+}
+
+impl Targets {
+    pub fn from_form(form: &mut Form) -> Self {
+        Self {
+            resource: form.take_all("resource"),
+            audience: form.take_all("audience"),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.resource.is_empty() && self.audience.is_empty()
+    }
+
+    /// The first target named, `audience` first, for the audit trail.
+    pub fn first(&self) -> Option<&str> {
+        self.audience
+            .first()
+            .or(self.resource.first())
+            .map(String::as_str)
+    }
+
+    /// The app every value names, if any (`resolve_targets`).
+    pub fn resolve<'t>(
+        &self,
+        tenant: &'t TenantView,
+        client: &ClientView,
+    ) -> Result<Option<&'t AppView>, OAuthError> {
+        resolve_targets(tenant, client, &self.resource, &self.audience)
+    }
+}
 
 /// The app that every `resource` and `audience` value of a token request names, if any: it must
 /// be an app of this tenant that the client lists.

@@ -7,8 +7,8 @@ use tracing_actix_web::RootSpan;
 
 use super::oauth_form::{self, Callers};
 use crate::error::OAuthError;
-use crate::grants::{dispatch, GrantContext};
-use crate::protocol::TokenRequest;
+use crate::grants::dispatch;
+use crate::ports::ClientCall;
 use crate::state::AppState;
 
 pub async fn token(
@@ -28,14 +28,13 @@ async fn handle(
     state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
     let form = oauth_form::read(state, request, slug, payload, Callers::AnyClient).await?;
-    let token_request = TokenRequest::from_form(form.fields);
-    let ctx = GrantContext {
-        state,
+    let call = ClientCall {
+        ports: state.ports(),
         tenant: &form.tenant,
         client: &form.client,
         now: Utc::now(),
     };
-    let response = dispatch(&ctx, &token_request).await?;
+    let response = dispatch(&call, form.fields).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

@@ -1,10 +1,10 @@
 //! Delegation (RFC 8693 §4.1): with an actor token, the result says who acts for the subject,
 //! depends on the actor token as much as on the subject token, and lives no longer than either.
 use super::subject::Subject;
-use super::GrantContext;
+use super::{ClientCall, Request};
 use crate::cache::AppView;
 use crate::error::OAuthError;
-use crate::protocol::{TokenRequest, TOKEN_TYPE_ACCESS_TOKEN};
+use crate::protocol::TOKEN_TYPE_ACCESS_TOKEN;
 use crate::token_status::active_access_token;
 use crate::tokens::{AccessClaims, Actor, Source};
 
@@ -23,8 +23,8 @@ pub struct Delegation {
 }
 
 pub async fn resolve(
-    ctx: &GrantContext<'_>,
-    request: &TokenRequest,
+    ctx: &ClientCall<'_>,
+    request: &Request,
     may_act: bool,
     subject: &Subject,
     target: &AppView,
@@ -55,7 +55,7 @@ pub async fn resolve(
             "the client's exchange policy does not allow acting for others",
         ));
     }
-    let actor = active_access_token(ctx.state, ctx.tenant, actor_token)
+    let actor = active_access_token(&ctx.ports, ctx.tenant, actor_token)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the actor token is not active"))?
         .claims;

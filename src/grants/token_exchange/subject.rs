@@ -1,9 +1,7 @@
 //! The subject of an exchange: an active access token of this tenant, or an app's API key.
 use uuid::Uuid;
 
-use super::GrantContext;
-use crate::crypto::constant_time_eq;
-use crate::db;
+use super::ClientCall;
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 use crate::protocol::{TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_API_KEY};
@@ -31,7 +29,7 @@ pub fn check_type(token_type: &str) -> Result<(), OAuthError> {
 }
 
 pub async fn resolve(
-    ctx: &GrantContext<'_>,
+    ctx: &ClientCall<'_>,
     token_type: &str,
     token: &str,
     target: Uuid,
@@ -39,7 +37,7 @@ pub async fn resolve(
     if token_type == TOKEN_TYPE_API_KEY {
         return api_key(ctx, token, target).await;
     }
-    let active = active_access_token(ctx.state, ctx.tenant, token)
+    let active = active_access_token(&ctx.ports, ctx.tenant, token)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the subject token is not active"))?;
     let claims = active.claims;
@@ -75,16 +73,18 @@ pub async fn resolve(
     })
 }
 
-async fn api_key(ctx: &GrantContext<'_>, key: &str, target: Uuid) -> Result<Subject, OAuthError> {
+async fn api_key(ctx: &ClientCall<'_>, key: &str, target: Uuid) -> Result<Subject, OAuthError> {
     let invalid = || OAuthError::invalid_grant("the API key is not valid");
     if !key.starts_with(crate::admin::api_keys::KEY_PREFIX) || key.len() > 128 {
         return Err(invalid());
     }
-    let digest = ctx.state.crypto.secret_digest(key);
-    let found = db::api_keys::find_by_hash(&ctx.state.db, &digest)
+    let found = ctx
+        .ports
+        .directory
+        .api_key(key)
         .await
-        .map_err(|e| OAuthError::Unavailable(e.into()))?
-        .filter(|k| k.tenant_id == ctx.tenant.model.id && constant_time_eq(&k.key_hash, &digest))
+        .map_err(OAuthError::Unavailable)?
+        .filter(|k| k.tenant_id == ctx.tenant.model.id)
         .ok_or_else(invalid)?;
     if found.app_id != target {
         tracing::warn!(target: "security", key_id = %found.id, "an API key was presented for another app");
@@ -93,7 +93,7 @@ async fn api_key(ctx: &GrantContext<'_>, key: &str, target: Uuid) -> Result<Subj
         ));
     }
     let app = ctx.tenant.apps.get(&found.app_id).ok_or_else(invalid)?;
-    super::touch_api_key(ctx.state, found.id, found.last_used_at);
+    ctx.ports.directory.api_key_used(&found, ctx.now);
     Ok(Subject {
         sub: format!("apikey:{}", found.id),
         scope: app.scopes.clone(),

@@ -1,4 +1,5 @@
 //! `POST {issuer}/authorize`: the login form, then the consent form.
+use crate::audit::AuditAction;
 use std::sync::LazyLock;
 
 use actix_web::http::{header, StatusCode};
@@ -234,7 +235,7 @@ async fn audit_failure(
         .audit(AuditEntry {
             tenant_id: Some(tenant.model.id),
             actor: format!("user:{shown}"),
-            action: "login.failed",
+            action: AuditAction::LoginFailed,
             target: format!("user:{shown}"),
             outcome: Outcome::Refused,
             detail: why.to_owned(),

@@ -1,0 +1,66 @@
+//! RFC 7662. A client sees the access tokens issued to it and those whose audience is one of its
+//! apps, and the refresh tokens issued to it; anything else, like anything expired, used or
+//! revoked, is inactive. Revocation state that cannot be read is an error, never "active".
+use uuid::Uuid;
+
+use crate::cache::ClientView;
+use crate::error::OAuthError;
+use crate::grants::refresh_token::{self, RefreshIntrospection};
+use crate::ports::ClientCall;
+use crate::token_status::active_access_token;
+use crate::tokens::AccessClaims;
+
+pub enum Introspection {
+    Inactive,
+    AccessToken(Box<AccessClaims>),
+    RefreshToken(RefreshIntrospection),
+}
+
+/// RFC 7662 §2.1: the hint only says where to look first; a token not found there is looked for
+/// as the other kind, so a wrong hint never makes an active token look inactive.
+pub async fn introspect(
+    call: &ClientCall<'_>,
+    token: &str,
+    hint: Option<&str>,
+) -> Result<Introspection, OAuthError> {
+    let found = if hint == Some("refresh_token") {
+        match refresh(call, token).await? {
+            Introspection::Inactive => access(call, token).await?,
+            found => found,
+        }
+    } else {
+        match access(call, token).await? {
+            Introspection::Inactive => refresh(call, token).await?,
+            found => found,
+        }
+    };
+    Ok(found)
+}
+
+async fn access(call: &ClientCall<'_>, token: &str) -> Result<Introspection, OAuthError> {
+    Ok(
+        match active_access_token(&call.ports, call.tenant, token).await? {
+            Some(active) if may_see(call.client, &active.claims) => {
+                Introspection::AccessToken(Box::new(active.claims))
+            }
+            _ => Introspection::Inactive,
+        },
+    )
+}
+
+async fn refresh(call: &ClientCall<'_>, token: &str) -> Result<Introspection, OAuthError> {
+    Ok(match refresh_token::introspect(call, token).await? {
+        Some(found) => Introspection::RefreshToken(found),
+        None => Introspection::Inactive,
+    })
+}
+
+/// The caller sees its own tokens, and tokens for one of its apps.
+pub fn may_see(client: &ClientView, claims: &AccessClaims) -> bool {
+    claims.client_id == client.model.client_id
+        || claims
+            .app_id
+            .as_deref()
+            .and_then(|id| id.parse::<Uuid>().ok())
+            .is_some_and(|id| client.app_ids.contains(&id))
+}

@@ -1,0 +1,83 @@
+//! RFC 7009. A refresh token kills its family; an access token is dead everywhere until it
+//! expires. Unknown tokens and other clients' tokens change nothing (§2.2: "invalid tokens do
+//! not cause an error response").
+use crate::audit::{AuditAction, AuditEntry, Outcome};
+use crate::error::OAuthError;
+use crate::grants::records::{bound_digest, RefreshRecord};
+use crate::grants::refresh_token::kill_family;
+use crate::ports::ClientCall;
+use crate::store::{OnceKind, Taken};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    AccessToken {
+        jti: String,
+    },
+    Family {
+        family: String,
+    },
+    /// Unknown, or not the caller's.
+    Nothing,
+}
+
+pub async fn revoke(call: &ClientCall<'_>, token: &str) -> Result<Revoked, OAuthError> {
+    let client_id = &call.client.model.client_id;
+    let tenant_id = call.tenant.model.id;
+    let revoked = if let Ok((claims, _)) = call.tenant.verifier.verify(token) {
+        if claims.client_id != *client_id || claims.tid != tenant_id.to_string() {
+            Revoked::Nothing
+        } else {
+            let ttl = (claims.exp - call.now.timestamp()).max(1) as u64;
+            call.ports
+                .store
+                .revoke_jti(tenant_id, &claims.jti, ttl)
+                .await
+                .map_err(|e| OAuthError::Unavailable(e.into()))?;
+            crate::metrics::revocation("access_token");
+            Revoked::AccessToken { jti: claims.jti }
+        }
+    } else {
+        let found = call
+            .ports
+            .store
+            .peek_once(
+                tenant_id,
+                OnceKind::RefreshToken,
+                &bound_digest(client_id, token),
+            )
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.into()))?;
+        let record = match found {
+            Taken::Fresh(payload) | Taken::Used(payload) => {
+                serde_json::from_str::<RefreshRecord>(&payload).ok()
+            }
+            Taken::Unknown => None,
+        };
+        match record {
+            Some(record) => {
+                kill_family(call, &record.family).await?;
+                Revoked::Family {
+                    family: record.family,
+                }
+            }
+            None => Revoked::Nothing,
+        }
+    };
+    let target = match &revoked {
+        Revoked::AccessToken { jti } => format!("jti:{jti}"),
+        Revoked::Family { family } => format!("family:{family}"),
+        Revoked::Nothing => return Ok(revoked),
+    };
+    call.ports
+        .audit
+        .record(AuditEntry {
+            tenant_id: Some(tenant_id),
+            actor: format!("client:{client_id}"),
+            action: AuditAction::TokenRevoked,
+            target,
+            outcome: Outcome::Granted,
+            detail: "revocation endpoint".into(),
+        })
+        .await?;
+    Ok(revoked)
+}
