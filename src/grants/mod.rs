@@ -17,7 +17,7 @@ pub mod token_exchange;
 pub(crate) mod testing;
 
 pub use issuance::{issue, ExtraClaims, Issue, Issued, RefreshIssue, SenderConstraint};
-pub use scope::within;
+pub use scope::{narrow, within, ScopeRefusal};
 pub use target::{resolve_target, resolve_targets, Targets};
 
 use crate::domain::Form;

@@ -3,22 +3,38 @@
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 
-/// The requested scope when it is within `allowed`, else `invalid_scope` saying `exceeds`;
-/// everything allowed when none is requested (RFC 6749 §3.3 lets the server pick a default).
+/// Why a requested scope is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRefusal {
+    Malformed,
+    Exceeds,
+}
+
+/// The requested scope when it is within `allowed`; everything allowed when none is requested
+/// (RFC 6749 §3.3 lets the server pick a default).
+pub fn narrow(requested: Option<&str>, allowed: &ScopeSet) -> Result<ScopeSet, ScopeRefusal> {
+    let Some(raw) = requested else {
+        return Ok(allowed.clone());
+    };
+    let asked = ScopeSet::parse(raw).ok_or(ScopeRefusal::Malformed)?;
+    if !asked.is_subset(allowed) {
+        return Err(ScopeRefusal::Exceeds);
+    }
+    Ok(asked)
+}
+
+/// `narrow` for a grant: `invalid_scope`, saying `exceeds` when the scope is too wide.
 pub fn within(
     requested: Option<&str>,
     allowed: &ScopeSet,
     exceeds: &'static str,
 ) -> Result<ScopeSet, OAuthError> {
-    let Some(raw) = requested else {
-        return Ok(allowed.clone());
-    };
-    let asked =
-        ScopeSet::parse(raw).ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
-    if !asked.is_subset(allowed) {
-        return Err(OAuthError::invalid_scope(exceeds));
-    }
-    Ok(asked)
+    narrow(requested, allowed).map_err(|refusal| {
+        OAuthError::invalid_scope(match refusal {
+            ScopeRefusal::Malformed => "scope is malformed",
+            ScopeRefusal::Exceeds => exceeds,
+        })
+    })
 }
 
 #[cfg(test)]

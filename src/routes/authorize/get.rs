@@ -5,13 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{error_page, html, LoginPage};
 use super::pending::{self, Pending};
-use crate::cache::{ClientView, TenantView};
-use crate::domain::ScopeSet;
-use crate::domain::{parse_form_with_lists, Form};
+use crate::domain::parse_form_with_lists;
 use crate::error::OAuthError;
-use crate::grants::resolve_target;
-use crate::pkce;
-use crate::protocol::GRANT_AUTHORIZATION_CODE;
+use crate::oauth::authorization::check_request;
 use crate::state::AppState;
 
 #[tracing::instrument(skip_all, fields(tenant = %slug))]
@@ -103,15 +99,21 @@ pub async fn authorize_get(
             &tenant.issuer,
         )
     };
-    let pending = match check(&tenant, &client, &query) {
-        Ok(checked) => checked,
+    let asked = match check_request(&tenant, &client, &query) {
+        Ok(asked) => asked,
         Err((error, description)) => return back(error, description),
     };
     let pending = Pending {
+        id: String::new(),
+        client_id: client.model.client_id.clone(),
         redirect_uri_digest: Pending::redirect_uri_digest_of(&redirect_uri),
         state: client_state.clone(),
-        client_id: client.model.client_id.clone(),
-        ..pending
+        scope: asked.scope.to_string(),
+        code_challenge: asked.code_challenge,
+        app_id: asked.app_id,
+        csrf_token: String::new(),
+        user_id: None,
+        expires_at: 0,
     }
     .renewed();
     let sealed = match pending::seal(&state, tenant.model.id, &pending) {
@@ -135,114 +137,7 @@ pub async fn authorize_get(
     response
 }
 
-/// Bounds on what a request may carry into its sealed cookie (the rest is bounded by the
-/// client's registration).
 const MAX_STATE_LEN: usize = 1024;
-const BOUNDED_PARAMETERS: [(&str, usize, &str); 4] = [
-    ("scope", 1024, "scope is longer than 1024 characters"),
-    ("nonce", 255, "nonce is longer than 255 characters"),
-    ("resource", 2000, "resource is longer than 2000 characters"),
-    (
-        "code_challenge",
-        128,
-        "code_challenge is longer than 128 characters",
-    ),
-];
-
-/// The request's parameters, checked. Errors are (error, description) for the redirect.
-fn check(
-    tenant: &TenantView,
-    client: &ClientView,
-    query: &Form,
-) -> Result<Pending, (&'static str, &'static str)> {
-    if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
-        return Err((
-            "unauthorized_client",
-            "the client may not use the authorization code grant",
-        ));
-    }
-    for (name, limit, too_long) in BOUNDED_PARAMETERS {
-        let mut values = query.get(name).into_iter().chain(query.all(name));
-        if values.any(|value| value.len() > limit) {
-            return Err(("invalid_request", too_long));
-        }
-    }
-    match query.get("response_type").map(String::as_str) {
-        Some("code") => {}
-        Some(_) => {
-            return Err((
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            ))
-        }
-        None => return Err(("invalid_request", "response_type is required")),
-    }
-    let challenge = query.get("code_challenge");
-    match query.get("code_challenge_method").map(String::as_str) {
-        Some("S256") => {}
-        Some(_) => return Err(("invalid_request", "code_challenge_method must be S256")),
-        None if challenge.is_some() => {
-            return Err(("invalid_request", "code_challenge_method must be S256"))
-        }
-        None => {}
-    }
-    if challenge.is_none() && client.requires_pkce() {
-        return Err((
-            "invalid_request",
-            "this client must use PKCE (code_challenge with S256)",
-        ));
-    }
-    if challenge.is_some_and(|c| !pkce::is_valid_challenge(c)) {
-        return Err((
-            "invalid_request",
-            "code_challenge must be a base64url SHA-256 (43 characters)",
-        ));
-    }
-    let resources = query.all("resource");
-    if resources.iter().any(|other| *other != resources[0]) {
-        return Err((
-            "invalid_target",
-            "grantd issues a token for one resource at a time",
-        ));
-    }
-    let app = resolve_target(tenant, client, resources.first().map(String::as_str), None).map_err(
-        |_| {
-            (
-                "invalid_target",
-                "the client may not get tokens for this resource",
-            )
-        },
-    )?;
-    let allowed = match app {
-        Some(app) => client.scopes.intersection(&app.scopes),
-        None => client.scopes.clone(),
-    };
-    let scope = match query.get("scope") {
-        Some(raw) => {
-            let asked = ScopeSet::parse(raw).ok_or(("invalid_scope", "scope is malformed"))?;
-            if !asked.is_subset(&allowed) {
-                return Err((
-                    "invalid_scope",
-                    "the requested scope exceeds what the client may get",
-                ));
-            }
-            asked
-        }
-        None => allowed,
-    };
-    Ok(Pending {
-        id: String::new(),
-        client_id: String::new(),
-        redirect_uri_digest: String::new(),
-        state: None,
-        scope: scope.to_string(),
-        code_challenge: challenge.cloned(),
-        app_id: app.map(|a| a.id),
-        csrf_token: String::new(),
-        user_id: None,
-        expires_at: 0,
-    })
-}
 
 /// A 302 to the client's redirect URI with `params`, `state` and `iss` (RFC 9207) added to its
 /// query, keeping the query it already has.

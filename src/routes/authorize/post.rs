@@ -1,5 +1,4 @@
 //! `POST {issuer}/authorize`: the login form, then the consent form.
-use crate::audit::AuditAction;
 use std::sync::LazyLock;
 
 use actix_web::http::{header, StatusCode};
@@ -9,16 +8,14 @@ use chrono::Utc;
 use super::get::{redirect_with, unavailable};
 use super::pages::{describe_scope, error_page, html, ConsentPage, LoginPage};
 use super::pending::{self, Pending};
-use crate::audit::{AuditEntry, Backlogged, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Backlogged, Outcome};
 use crate::cache::TenantView;
-use crate::crypto::{constant_time_eq, hash_password, random_token, sha256_hex, verify_password};
+use crate::crypto::{constant_time_eq, hash_password, sha256_hex, verify_password};
 use crate::db;
 use crate::domain::parse_form;
-use crate::grants::records::{bound_digest, CodeRecord};
-use crate::protocol::AUTHORIZATION_CODE_TTL;
+use crate::oauth::authorization::{issue_code, Approval};
 use crate::routes::{read_limited, BodyError};
 use crate::state::AppState;
-use crate::store::OnceKind;
 use crate::telemetry::spawn_blocking_with_tracing;
 
 /// Attempts per minute before sign-in is refused for a while.
@@ -295,34 +292,18 @@ async fn decide(
             &tenant.issuer,
         )
     } else {
-        let code = random_token(32);
-        let record = CodeRecord {
-            client_id: pending.client_id.clone(),
-            redirect_uri: redirect_uri.to_owned(),
-            code_challenge: pending.code_challenge.clone(),
-            scope: pending.scope.clone(),
+        let approval = Approval {
+            client_id: &pending.client_id,
+            redirect_uri,
             user_id,
+            scope: &pending.scope,
+            code_challenge: pending.code_challenge.as_deref(),
             app_id: pending.app_id,
-            issued_at_ms: Utc::now().timestamp_millis(),
-            family: uuid::Uuid::new_v4().simple().to_string(),
+            now: Utc::now(),
         };
-        let Ok(payload) = serde_json::to_string(&record) else {
+        let Ok(code) = issue_code(&state.ports(), tenant, approval).await else {
             return unavailable();
         };
-        let digest = bound_digest(&pending.client_id, &code);
-        let stored = state
-            .store
-            .put_once(
-                tenant.model.id,
-                OnceKind::AuthorizationCode,
-                &digest,
-                &payload,
-                AUTHORIZATION_CODE_TTL as u64,
-            )
-            .await;
-        if stored.is_err() {
-            return unavailable();
-        }
         redirect_with(
             redirect_uri,
             &[("code", &code)],
