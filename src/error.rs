@@ -62,6 +62,8 @@ pub enum OAuthError {
     TimedOut,
     #[error("unknown tenant")]
     UnknownTenant,
+    #[error("request headers too large")]
+    HeadersTooLarge,
     /// A dependency (database, state store) cannot answer: 503, fail closed.
     #[error("dependency unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -123,7 +125,9 @@ impl OAuthError {
         match self {
             Self::Rejected { code, .. } => *code,
             Self::Throttled { .. } | Self::Unavailable(_) => OAuthErrorCode::TemporarilyUnavailable,
-            Self::TooLarge | Self::TimedOut | Self::UnknownTenant => OAuthErrorCode::InvalidRequest,
+            Self::TooLarge | Self::TimedOut | Self::UnknownTenant | Self::HeadersTooLarge => {
+                OAuthErrorCode::InvalidRequest
+            }
             Self::Unexpected(_) => OAuthErrorCode::ServerError,
         }
     }
@@ -153,6 +157,7 @@ impl ResponseError for OAuthError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Self::UnknownTenant => StatusCode::NOT_FOUND,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -160,6 +165,7 @@ impl ResponseError for OAuthError {
 
     fn error_response(&self) -> HttpResponse {
         let description: &str = match self {
+            Self::HeadersTooLarge => "the request headers are too large",
             Self::Rejected { description, .. } => description,
             Self::Throttled { .. } => "too many requests; retry later",
             Self::TooLarge => "the request body is too large",
@@ -211,6 +217,8 @@ pub enum AdminError {
     Unprocessable(String),
     #[error("the request body did not arrive in time")]
     TimedOut,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     /// The state store or the database cannot answer: 503, nothing was changed or it is safe to
     /// retry.
     #[error("a dependency is unavailable; retry later")]
@@ -245,6 +253,7 @@ impl AdminError {
             Self::Conflict(_) => "conflict",
             Self::Unprocessable(_) => "unprocessable_entity",
             Self::TimedOut => "request_timeout",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal_error",
         }
@@ -282,6 +291,7 @@ impl ResponseError for AdminError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -5,6 +5,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
+use actix_web::ResponseError;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 
@@ -139,8 +140,7 @@ async fn limit_header_size(
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
     if size > MAX_HEADER_BYTES {
-        let response = actix_web::HttpResponse::build(actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-            .json(serde_json::json!({"error": "invalid_request", "error_description": "the request headers are too large"}));
+        let response = crate::error::OAuthError::HeadersTooLarge.error_response();
         return Ok(request.into_response(response).map_into_right_body());
     }
     next.call(request)

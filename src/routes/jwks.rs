@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
+use crate::error::AdminError;
 use crate::state::AppState;
 
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
@@ -12,8 +13,7 @@ pub async fn jwks(
     slug: web::Path<String>,
 ) -> actix_web::Result<HttpResponse> {
     let Some(tenant) = state.tenant(&slug).await.map_err(super::unavailable)? else {
-        return Ok(HttpResponse::NotFound()
-            .json(serde_json::json!({"error": "not_found", "message": "tenant not found"})));
+        return Err(AdminError::not_found("tenant").into());
     };
     Ok(HttpResponse::Ok()
         .insert_header((

@@ -5,6 +5,7 @@
 //! exists: an empty list tells a client nothing it can use.
 use actix_web::{web, HttpResponse};
 
+use crate::error::AdminError;
 use crate::protocol::{AUTH_METHODS, GRANT_TYPES, INTROSPECTION_AUTH_METHODS};
 use crate::state::AppState;
 
@@ -13,8 +14,7 @@ pub async fn metadata(
     slug: web::Path<String>,
 ) -> actix_web::Result<HttpResponse> {
     let Some(tenant) = state.tenant(&slug).await.map_err(super::unavailable)? else {
-        return Ok(HttpResponse::NotFound()
-            .json(serde_json::json!({"error": "not_found", "message": "tenant not found"})));
+        return Err(AdminError::not_found("tenant").into());
     };
     let issuer = &tenant.issuer;
     let mut scopes: Vec<&String> = tenant

@@ -13,7 +13,9 @@ mod oauth_form;
 mod revoke;
 mod token;
 
-use actix_web::web;
+use actix_web::{web, ResponseError};
+
+use crate::error::AdminError;
 
 pub use body::{read_limited, BodyError};
 pub use jwks::JWKS_MAX_AGE_SECS;
@@ -21,13 +23,7 @@ pub use jwks::JWKS_MAX_AGE_SECS;
 /// A 503 in the admin API's format that says nothing of the cause (it goes to the logs).
 pub fn unavailable(cause: anyhow::Error) -> actix_web::Error {
     tracing::warn!(error.cause_chain = ?cause, "dependency unavailable");
-    actix_web::error::InternalError::from_response(
-        "unavailable",
-        actix_web::HttpResponse::ServiceUnavailable()
-            .insert_header(("retry-after", "1"))
-            .json(serde_json::json!({"error": "unavailable", "message": "a dependency is unavailable; retry later"})),
-    )
-    .into()
+    AdminError::Unavailable(cause).into()
 }
 
 /// A known path with a method it does not serve: 405 with `Allow` (RFC 9110 §15.5.6).
@@ -38,9 +34,13 @@ async fn method_not_allowed(request: actix_web::HttpRequest) -> actix_web::HttpR
         .filter(|(_, path)| *path == pattern)
         .map(|(method, _)| method.to_uppercase())
         .collect();
-    actix_web::HttpResponse::MethodNotAllowed()
-        .insert_header((actix_web::http::header::ALLOW, allowed.join(", ")))
-        .json(serde_json::json!({"error": "method_not_allowed", "message": "this method is not allowed here"}))
+    let mut response = AdminError::MethodNotAllowed.error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// Every (method, path) the server serves, as the OpenAPI spec names them. `tests/api/spec.rs`
