@@ -7,14 +7,16 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::{
-    KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Successor, Taken,
+    Budget, KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Successor,
+    Taken,
 };
 
 pub struct MemoryStore {
     keys: KeyBuilder,
     entries: Mutex<Entries>,
-    /// GCRA theoretical arrival times.
-    tats: Mutex<HashMap<String, Instant>>,
+    /// GCRA theoretical arrival times, in milliseconds since `started`.
+    tats: Mutex<HashMap<String, u64>>,
+    started: Instant,
 }
 
 #[derive(Default)]
@@ -55,6 +57,7 @@ impl MemoryStore {
             keys: KeyBuilder::new(prefix),
             entries: Mutex::new(Entries::default()),
             tats: Mutex::new(HashMap::new()),
+            started: Instant::now(),
         }
     }
 
@@ -214,19 +217,12 @@ impl StateStore for MemoryStore {
         burst: u32,
     ) -> StoreResult<Option<u64>> {
         let key = self.keys.rate(tenant, bucket);
-        let interval = Duration::from_millis(u64::from((1000 / per_second.max(1)).max(1)));
-        let tolerance = interval * burst.max(1);
-        let now = Instant::now();
+        let now = self.started.elapsed().as_millis() as u64;
         let mut tats = self.tats.lock();
-        let tat = tats
-            .get(&key)
-            .copied()
-            .filter(|tat| *tat > now)
-            .unwrap_or(now);
-        let next = tat + interval;
-        if next - now > tolerance {
-            return Ok(Some((next - now - tolerance).as_millis() as u64));
-        }
+        let next = match Budget::new(per_second, burst).admit(tats.get(&key).copied(), now) {
+            Ok(next) => next,
+            Err(wait_ms) => return Ok(Some(wait_ms)),
+        };
         if tats.len() > 100_000 {
             tats.retain(|_, tat| *tat > now);
         }

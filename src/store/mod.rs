@@ -1,6 +1,7 @@
 //! Short-lived state shared by every node: authorization codes, refresh tokens and their
 //! families, revocation marks and rate-limit counters. Redis in production; an in-process map
 //! for a single dev node. Both pass the same contract tests (`tests/api/store_contract.rs`).
+mod gcra;
 mod keys;
 mod memory;
 mod metered;
@@ -9,6 +10,7 @@ mod redis;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use gcra::Budget;
 pub use keys::KeyBuilder;
 pub use memory::MemoryStore;
 pub use metered::Metered;

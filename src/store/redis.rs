@@ -36,8 +36,8 @@ redis.call('SET', KEYS[1], cur, 'EX', ARGV[2])
 return cur
 ";
 
-/// GCRA: the theoretical arrival time (ms) of the next request, on Redis's clock so that every
-/// node shares one budget. Returns -1 when allowed, else the wait in ms.
+/// `Budget::admit` (`gcra.rs`) on Redis's clock, so that every node shares one budget. Returns -1
+/// when allowed, else the wait in ms.
 const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -336,12 +336,12 @@ impl StateStore for RedisStore {
         per_second: u32,
         burst: u32,
     ) -> StoreResult<Option<u64>> {
-        let interval_ms = (1000 / per_second.max(1)).max(1);
+        let budget = super::Budget::new(per_second, burst);
         let wait: i64 = self
             .gcra
             .key(self.keys.rate(tenant, bucket))
-            .arg(interval_ms)
-            .arg(burst.max(1))
+            .arg(budget.interval_ms)
+            .arg(budget.burst)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
