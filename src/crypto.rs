@@ -151,6 +151,16 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The AES-GCM context a private signing key is sealed under: a sealed key copied to another
+/// tenant's row does not open.
+pub fn signing_key_context(tenant: uuid::Uuid, kid: &str) -> String {
+    format!("signing_key:{tenant}:{kid}")
+}
+
+pub fn credential_profile_context(id: uuid::Uuid) -> String {
+    format!("credential_profile:{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,19 @@ pub const INTROSPECTION_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "clien
 /// other name appears at most once (RFC 6749 §3.1).
 pub const REPEATABLE_PARAMETERS: [&str; 2] = ["resource", "audience"];
 
+/// What every app API key starts with, so that a key is told from a token at a glance.
+pub const API_KEY_PREFIX: &str = "gk_";
+
+/// The provenance id (`src[].jti`) of an API key: deleting the key marks it, and with it every
+/// token exchanged from the key.
+pub fn api_key_source(key_id: uuid::Uuid) -> String {
+    format!("apikey:{key_id}")
+}
+
+/// How long a resource server may cache a tenant's JWKS; key rotation publishes a new key this
+/// long before it signs with it.
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
+
 /// Access-token lifetimes of the contract, in seconds.
 pub const ACCESS_TOKEN_TTL: i64 = 600;
 pub const APP_SCOPED_TOKEN_TTL: i64 = 300;

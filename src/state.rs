@@ -166,15 +166,7 @@ impl AppState {
     }
 }
 
-/// The AES-GCM context a private signing key is sealed under: a sealed key copied to another
-/// tenant's row does not open.
-pub fn signing_key_context(tenant: uuid::Uuid, kid: &str) -> String {
-    format!("signing_key:{tenant}:{kid}")
-}
-
-pub fn credential_profile_context(id: uuid::Uuid) -> String {
-    format!("credential_profile:{id}")
-}
+pub use crate::crypto::{credential_profile_context, signing_key_context};
 
 /// `grantd migrate`: the schema migrations, then the data steps that need the master key.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use crate::error::AdminError;
 use crate::state::AppState;
 
 /// Prefix of every app API key, so that secret scanners can find leaked ones.
-pub const KEY_PREFIX: &str = "gk_";
+use crate::protocol::API_KEY_PREFIX;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +57,7 @@ pub async fn create(
     let tenant = tenant_or_404(state, slug).await?;
     let app = app_of(state, tenant.model.id, app_id).await?;
     let name = field("name", parse_display_name(&input.name))?;
-    let key = format!("{KEY_PREFIX}{}", random_token(32));
+    let key = format!("{API_KEY_PREFIX}{}", random_token(32));
     let model = db::api_keys::insert(
         &state.db,
         tenant.model.id,
@@ -121,7 +121,7 @@ pub async fn delete(
     // Tokens exchanged from the key carry its id as a source; marking it kills them at once. The
     // mark goes first, so that a failure leaves the key alive (retry) rather than its tokens.
     let ttl = (crate::protocol::ACCESS_TOKEN_TTL + 60) as u64;
-    let source = crate::grants::token_exchange::api_key_source(key_id);
+    let source = crate::protocol::api_key_source(key_id);
     state
         .store
         .revoke_jti(tenant.model.id, &source, ttl)

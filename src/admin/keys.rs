@@ -11,7 +11,7 @@ use super::{record, tenant_or_404};
 use crate::db;
 use crate::error::AdminError;
 use crate::protocol::ACCESS_TOKEN_TTL;
-use crate::routes::JWKS_MAX_AGE_SECS;
+use crate::protocol::JWKS_MAX_AGE_SECS;
 use crate::state::{signing_key_context, AppState};
 use crate::tokens::generate_es256;
 

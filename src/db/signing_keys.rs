@@ -7,8 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::crypto::signing_key_context;
 use crate::crypto::Crypto;
-use crate::state::signing_key_context;
 
 pub struct NewKey {
     pub tenant_id: Uuid,
@@ -40,7 +40,7 @@ pub async fn insert(
     .await
 }
 
-/// The sealing context new keys get (see `state::signing_key_context`).
+/// The sealing context new keys get (see `crypto::signing_key_context`).
 const SEAL_VERSION: i16 = 2;
 
 /// Re-seals private keys sealed under the legacy context (the `kid` alone) under the tenant's

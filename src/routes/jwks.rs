@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use crate::error::AdminError;
 use crate::state::AppState;
 
-pub const JWKS_MAX_AGE_SECS: u64 = 300;
+use crate::protocol::JWKS_MAX_AGE_SECS;
 
 pub async fn jwks(
     state: web::Data<AppState>,

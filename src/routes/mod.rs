@@ -17,8 +17,8 @@ use actix_web::{web, ResponseError};
 
 use crate::error::AdminError;
 
+pub use crate::protocol::JWKS_MAX_AGE_SECS;
 pub use body::{read_limited, BodyError};
-pub use jwks::JWKS_MAX_AGE_SECS;
 
 /// A 503 in the admin API's format that says nothing of the cause (it goes to the logs).
 pub fn unavailable(cause: anyhow::Error) -> actix_web::Error {

@@ -5,8 +5,6 @@
 mod actor;
 mod subject;
 
-pub use subject::api_key_source;
-
 use super::{within, ClientCall, ExtraClaims, Issue, RefreshIssue, Targets};
 use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::domain::Form;

@@ -4,7 +4,9 @@ use uuid::Uuid;
 use super::ClientCall;
 use crate::domain::ScopeSet;
 use crate::error::OAuthError;
-use crate::protocol::{TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_API_KEY};
+use crate::protocol::{
+    api_key_source, API_KEY_PREFIX, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_API_KEY,
+};
 use crate::token_status::active_access_token;
 use crate::tokens::Source;
 
@@ -75,7 +77,7 @@ pub async fn resolve(
 
 async fn api_key(ctx: &ClientCall<'_>, key: &str, target: Uuid) -> Result<Subject, OAuthError> {
     let invalid = || OAuthError::invalid_grant("the API key is not valid");
-    if !key.starts_with(crate::admin::api_keys::KEY_PREFIX) || key.len() > 128 {
+    if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
         return Err(invalid());
     }
     let found = ctx
@@ -108,10 +110,4 @@ async fn api_key(ctx: &ClientCall<'_>, key: &str, target: Uuid) -> Result<Subjec
         }],
         act: None,
     })
-}
-
-/// The revocation id of an API key: deleting the key marks it, and with it every token
-/// exchanged from the key.
-pub fn api_key_source(key_id: Uuid) -> String {
-    format!("apikey:{key_id}")
 }
