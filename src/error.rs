@@ -53,6 +53,9 @@ pub enum OAuthError {
     Rejected {
         code: OAuthErrorCode,
         description: Cow<'static, str>,
+        /// RFC 6749 §5.2: the `WWW-Authenticate` challenge of an `invalid_client`, matching the
+        /// client authentication method the client used (`client_auth`).
+        challenge: Option<&'static str>,
     },
     #[error("rate limited")]
     Throttled { retry_after_secs: u64 },
@@ -99,11 +102,16 @@ fn is_unavailability(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The challenge of the `client_secret_*` methods, and of a request that presented no method.
+pub const BASIC_CHALLENGE: &str = r#"Basic realm="grantd""#;
+
 macro_rules! constructors {
     ($($name:ident => $code:ident),* $(,)?) => {
         impl OAuthError {
             $(pub fn $name(description: impl Into<Cow<'static, str>>) -> Self {
-                Self::Rejected { code: OAuthErrorCode::$code, description: description.into() }
+                let code = OAuthErrorCode::$code;
+                let challenge = (code == OAuthErrorCode::InvalidClient).then_some(BASIC_CHALLENGE);
+                Self::Rejected { code, description: description.into(), challenge }
             })*
         }
     };
@@ -121,6 +129,20 @@ constructors! {
 }
 
 impl OAuthError {
+    /// The same error with another `WWW-Authenticate` challenge (or none).
+    pub fn with_challenge(self, challenge: Option<&'static str>) -> Self {
+        match self {
+            Self::Rejected {
+                code, description, ..
+            } => Self::Rejected {
+                code,
+                description,
+                challenge,
+            },
+            other => other,
+        }
+    }
+
     pub fn code(&self) -> OAuthErrorCode {
         match self {
             Self::Rejected { code, .. } => *code,
@@ -180,10 +202,10 @@ impl ResponseError for OAuthError {
             .insert_header((header::PRAGMA, "no-cache"));
         match self {
             Self::Rejected {
-                code: OAuthErrorCode::InvalidClient,
+                challenge: Some(challenge),
                 ..
             } => {
-                response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="grantd""#));
+                response.insert_header((header::WWW_AUTHENTICATE, *challenge));
             }
             Self::Throttled { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

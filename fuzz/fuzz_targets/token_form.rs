@@ -1,8 +1,8 @@
 //! The token endpoint's front half, as `routes::oauth_form::read` and `routes::token` run it:
 //! strict form decoding (every name once, but `resource` and `audience` collected as lists),
 //! client credentials from the `Authorization` header or the form, the
-//! `TokenRequest`, then what the grants parse from it (scope, redirect URI, PKCE verifier) and the
-//! grant-type checks at the head of `grants::dispatch`. The database half of dispatch is not here.
+//! `grant_type` and the typed request of its grant (`grants::GrantRequest`), then what the grants
+//! parse from it (scope, redirect URI, PKCE verifier). The database half of a grant is not here.
 //!
 //! Input: an optional `Authorization` header value, then `\n`, then the body. An input with no
 //! `\n` is a body sent without the header.
@@ -12,8 +12,9 @@ use actix_web::ResponseError;
 use grantd::client_auth::{self, Presented};
 use grantd::domain::{self, Form, FormError, ScopeSet};
 use grantd::error::OAuthError;
+use grantd::grants::GrantRequest;
 use grantd::pkce;
-use grantd::protocol::{self, TokenRequest};
+use grantd::protocol::{self, GrantType};
 use libfuzzer_sys::fuzz_target;
 
 /// `domain::form::{MAX_FIELDS, MAX_VALUE_LEN}` (not re-exported by `grantd::domain`).
@@ -49,25 +50,20 @@ fuzz_target!(|data: &[u8]| {
         render(e);
     }
 
-    let request = TokenRequest::from_form(fields.clone());
-    check_request(&fields, &request);
-    check_grant_type(&request);
-
-    if let Some(scope) = request.scope.as_deref() {
+    let Some(request) = check_grant_request(&fields) else {
+        return;
+    };
+    let (scope, uris, verifier) = parts(&request);
+    if let Some(scope) = scope {
         check_scope(scope);
     }
-    for uri in request
-        .redirect_uri
-        .iter()
-        .chain(&request.resource)
-        .chain(&request.audience)
-    {
+    for uri in uris {
         if let Ok(accepted) = domain::parse_absolute_uri(uri) {
             assert_eq!(&accepted, uri);
             assert!(!uri.contains('#'));
         }
     }
-    if let Some(verifier) = request.code_verifier.as_deref() {
+    if let Some(verifier) = verifier {
         let valid = pkce::is_valid_verifier(verifier);
         assert_eq!(
             valid,
@@ -247,60 +243,105 @@ fn code(result: &Result<Presented, OAuthError>) -> Option<&'static str> {
     result.as_ref().err().map(|e| e.code().as_str())
 }
 
-fn check_request(fields: &Form, request: &TokenRequest) {
-    let TokenRequest {
-        grant_type,
-        scope,
-        resource,
-        audience,
-        code,
-        redirect_uri,
-        code_verifier,
-        refresh_token,
-        subject_token,
-        subject_token_type,
-        actor_token,
-        actor_token_type,
-        requested_token_type,
-        credential_profile,
-    } = request;
-    assert_eq!(resource.as_slice(), fields.all("resource"));
-    assert_eq!(audience.as_slice(), fields.all("audience"));
-    for (name, value) in [
-        ("grant_type", grant_type),
-        ("scope", scope),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-        ("code_verifier", code_verifier),
-        ("refresh_token", refresh_token),
-        ("subject_token", subject_token),
-        ("subject_token_type", subject_token_type),
-        ("actor_token", actor_token),
-        ("actor_token_type", actor_token_type),
-        ("requested_token_type", requested_token_type),
-        ("credential_profile", credential_profile),
-    ] {
-        assert_eq!(value.as_ref(), fields.get(name), "{name}");
+/// `grant_type` and the grant's typed request, as `grants::dispatch` reads them: a missing
+/// `grant_type` is `invalid_request`, one grantd does not list `unsupported_grant_type`, and every
+/// field the grant reads is the form's value, unchanged.
+fn check_grant_request(fields: &Form) -> Option<GrantRequest> {
+    let mut form = fields.clone();
+    let grant = GrantRequest::grant_type(&mut form);
+    let Some(name) = fields.get("grant_type") else {
+        assert_eq!(
+            grant.map_err(|e| e.code().as_str()).err(),
+            Some("invalid_request")
+        );
+        return None;
+    };
+    let grant = match grant {
+        Ok(grant) => grant,
+        Err(e) => {
+            assert!(!protocol::GRANT_TYPES.contains(&name.as_str()));
+            assert_eq!(e.code().as_str(), "unsupported_grant_type");
+            render(&e);
+            return None;
+        }
+    };
+    assert_eq!(grant.as_str(), name);
+    assert_eq!(Some(grant), GrantType::parse(name));
+    let request = match GrantRequest::parse(grant, form) {
+        Ok(request) => request,
+        Err(e) => {
+            assert_eq!(e.code().as_str(), "invalid_request");
+            let required = match grant {
+                GrantType::AuthorizationCode => &["code", "redirect_uri"][..],
+                GrantType::RefreshToken => &["refresh_token"][..],
+                _ => panic!("{grant} refused a form: {e:?}"),
+            };
+            assert!(required.iter().any(|name| fields.get(*name).is_none()));
+            render(&e);
+            return None;
+        }
+    };
+    let field = |name: &str| fields.get(name);
+    match &request {
+        GrantRequest::ClientCredentials(r) => {
+            assert_eq!(r.scope.as_ref(), field("scope"));
+            assert_eq!(r.targets.resource.as_slice(), fields.all("resource"));
+            assert_eq!(r.targets.audience.as_slice(), fields.all("audience"));
+        }
+        GrantRequest::AuthorizationCode(r) => {
+            assert_eq!(Some(&r.code), field("code"));
+            assert_eq!(Some(&r.redirect_uri), field("redirect_uri"));
+            assert_eq!(r.code_verifier.as_ref(), field("code_verifier"));
+        }
+        GrantRequest::RefreshToken(r) => {
+            assert_eq!(Some(&r.refresh_token), field("refresh_token"));
+            assert_eq!(r.scope.as_ref(), field("scope"));
+        }
+        GrantRequest::TokenExchange(r) => {
+            for (name, value) in [
+                ("scope", &r.scope),
+                ("subject_token", &r.subject_token),
+                ("subject_token_type", &r.subject_token_type),
+                ("actor_token", &r.actor_token),
+                ("actor_token_type", &r.actor_token_type),
+                ("requested_token_type", &r.requested_token_type),
+                ("credential_profile", &r.credential_profile),
+            ] {
+                assert_eq!(value.as_ref(), field(name), "{name}");
+            }
+            assert_eq!(r.targets.resource.as_slice(), fields.all("resource"));
+            assert_eq!(r.targets.audience.as_slice(), fields.all("audience"));
+        }
     }
+    Some(request)
 }
 
-/// The checks `grants::dispatch` makes before it needs the database, and that every grant type
-/// it dispatches on is one the protocol lists.
-fn check_grant_type(request: &TokenRequest) {
-    let Some(grant_type) = request.grant_type.as_deref() else {
-        return;
-    };
-    let known = protocol::GRANT_TYPES.contains(&grant_type);
-    assert_eq!(
-        known,
-        [
-            protocol::GRANT_CLIENT_CREDENTIALS,
-            protocol::GRANT_AUTHORIZATION_CODE,
-            protocol::GRANT_REFRESH_TOKEN,
-            protocol::GRANT_TOKEN_EXCHANGE,
-        ]
-        .contains(&grant_type)
-    );
+/// What the grants parse further: the scope, the URIs and the PKCE verifier.
+fn parts(request: &GrantRequest) -> (Option<&str>, Vec<&String>, Option<&str>) {
+    match request {
+        GrantRequest::ClientCredentials(r) => (
+            r.scope.as_deref(),
+            r.targets
+                .resource
+                .iter()
+                .chain(&r.targets.audience)
+                .collect(),
+            None,
+        ),
+        GrantRequest::AuthorizationCode(r) => {
+            (None, vec![&r.redirect_uri], r.code_verifier.as_deref())
+        }
+        GrantRequest::RefreshToken(r) => (r.scope.as_deref(), Vec::new(), None),
+        GrantRequest::TokenExchange(r) => (
+            r.scope.as_deref(),
+            r.targets
+                .resource
+                .iter()
+                .chain(&r.targets.audience)
+                .collect(),
+            None,
+        ),
+    }
 }
 
 fn check_scope(scope: &str) {

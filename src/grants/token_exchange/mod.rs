@@ -49,7 +49,10 @@ impl Request {
 
 pub async fn grant<'t>(ctx: &ClientCall<'t>, request: Request) -> Result<Issue<'t>, OAuthError> {
     let result = exchange(ctx, &request).await;
-    let Err(OAuthError::Rejected { code, description }) = &result else {
+    let Err(OAuthError::Rejected {
+        code, description, ..
+    }) = &result
+    else {
         return result;
     };
     crate::metrics::exchange("refused");
