@@ -11,6 +11,7 @@ use entity::{client, signing_key, tenant};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
+use crate::client_auth::{AuthMethod, ClientKind};
 use crate::db;
 use crate::domain::ScopeSet;
 use crate::protocol::ACCESS_TOKEN_TTL;
@@ -55,7 +56,10 @@ pub fn app_audience(issuer: &str, app_id: Uuid) -> String {
 
 pub struct ClientView {
     pub model: client::Model,
-    pub is_public: bool,
+    pub kind: ClientKind,
+    /// The methods it authenticates with: its registered `token_endpoint_auth_method`, or its
+    /// kind's defaults when it has none.
+    pub auth_methods: Vec<AuthMethod>,
     pub grant_types: Vec<String>,
     pub redirect_uris: Vec<String>,
     pub scopes: ScopeSet,
@@ -67,12 +71,27 @@ pub struct ClientView {
 impl ClientView {
     /// Whether an authorization request of this client must carry a PKCE challenge.
     pub fn requires_pkce(&self) -> bool {
-        self.is_public || self.model.require_pkce
+        self.kind == ClientKind::Public || self.model.require_pkce
+    }
+
+    pub fn accepts(&self, method: AuthMethod) -> bool {
+        self.auth_methods.contains(&method)
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.kind == ClientKind::Public
     }
 
     pub fn from_model(model: client::Model) -> Self {
+        // Anything but "public" is held to the stricter rules of a confidential client.
+        let kind = ClientKind::parse(&model.client_type).unwrap_or(ClientKind::Confidential);
         Self {
-            is_public: model.client_type == "public",
+            kind,
+            // A method this build does not know (a newer node wrote it) accepts nothing.
+            auth_methods: match model.token_endpoint_auth_method.as_deref() {
+                Some(name) => AuthMethod::parse(name).into_iter().collect(),
+                None => kind.default_methods().to_vec(),
+            },
             grant_types: db::strings_of(&model.grant_types),
             redirect_uris: db::strings_of(&model.redirect_uris),
             scopes: ScopeSet::from_tokens(&db::strings_of(&model.scopes)),

@@ -104,6 +104,10 @@ pub enum ClientCommand {
         /// Exempts a legacy confidential client from PKCE (every client needs it by default).
         #[arg(long = "no-pkce")]
         no_pkce: bool,
+        /// Holds the client to one method (RFC 7591 name: client_secret_basic,
+        /// client_secret_post; none for a public client). Default: the type's defaults.
+        #[arg(long = "token-endpoint-auth-method")]
+        token_endpoint_auth_method: Option<String>,
     },
 }
 
@@ -164,6 +168,7 @@ async fn execute(state: &AppState, command: Command) -> anyhow::Result<serde_jso
             scopes,
             app_ids,
             no_pkce,
+            token_endpoint_auth_method,
         }) => {
             let input = clients::CreateClient {
                 name,
@@ -173,6 +178,7 @@ async fn execute(state: &AppState, command: Command) -> anyhow::Result<serde_jso
                 scopes,
                 app_ids,
                 require_pkce: Some(!no_pkce),
+                token_endpoint_auth_method,
             };
             serde_json::to_value(
                 clients::create(state, ACTOR, &tenant, input)

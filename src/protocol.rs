@@ -52,13 +52,6 @@ impl std::fmt::Display for GrantType {
 pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TOKEN_TYPE_API_KEY: &str = "urn:grantd:token-type:api-key";
 
-/// Client authentication at the token and revocation endpoints (RFC 7009 §2.1 lets public
-/// clients revoke their own tokens).
-pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
-/// Introspection takes confidential clients only: `none` is not listed because it does not work
-/// there (RFC 8414 §2 lists what the endpoint supports).
-pub const INTROSPECTION_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
-
 /// The token endpoint's parameters that may be sent several times: RFC 8707 §2 ("The client MAY
 /// use the resource parameter multiple times") and RFC 8693 §2.1 (`audience`, likewise). Every
 /// other name appears at most once (RFC 6749 §3.1).

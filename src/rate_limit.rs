@@ -37,7 +37,7 @@ pub async fn enforce(
     client: &ClientView,
     address: Option<IpAddr>,
 ) -> Result<(), OAuthError> {
-    let unauthenticated = match (client.is_public, address) {
+    let unauthenticated = match (client.is_public(), address) {
         (false, _) => String::new(),
         (true, Some(address)) => format!("@{address}"),
         (true, None) => "@unknown".to_owned(),

@@ -25,6 +25,8 @@ pub struct Model {
     /// Whether authorization requests must carry a PKCE challenge; only confidential clients
     /// may be exempted.
     pub require_pkce: bool,
+    /// RFC 7591 name; null = the defaults of `client_type` (both secret methods, or `none`).
+    pub token_endpoint_auth_method: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

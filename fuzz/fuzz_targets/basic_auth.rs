@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use grantd::client_auth::{self, Presented};
+use grantd::client_auth::{self, AuthMethod, Presented, Proof};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -53,9 +53,10 @@ fn raw_header(header: &str) {
         Ok((id, secret)) => {
             assert_eq!(
                 presented.as_ref().ok(),
-                Some(&Presented::Secret {
+                Some(&Presented {
+                    method: AuthMethod::ClientSecretBasic,
                     client_id: id.clone(),
-                    secret: secret.clone()
+                    proof: Proof::Secret(secret.clone()),
                 })
             );
             let same = HashMap::from([("client_id".to_owned(), id.clone())]);

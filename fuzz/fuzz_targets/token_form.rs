@@ -9,7 +9,7 @@
 #![no_main]
 
 use actix_web::ResponseError;
-use grantd::client_auth::{self, Presented};
+use grantd::client_auth::{self, AuthMethod, Presented, Proof};
 use grantd::domain::{self, Form, FormError, ScopeSet};
 use grantd::error::OAuthError;
 use grantd::grants::GrantRequest;
@@ -212,9 +212,10 @@ fn check_presented(header: Option<&str>, fields: &Form, presented: &Result<Prese
                 Ok((id, secret)) => {
                     assert_eq!(
                         presented.as_ref().ok(),
-                        Some(&Presented::Secret {
+                        Some(&Presented {
+                            method: AuthMethod::ClientSecretBasic,
                             client_id: id,
-                            secret
+                            proof: Proof::Secret(secret),
                         })
                     )
                 }
@@ -223,15 +224,18 @@ fn check_presented(header: Option<&str>, fields: &Form, presented: &Result<Prese
         None => match (form_id, form_secret) {
             (Some(id), Some(secret)) => assert_eq!(
                 presented.as_ref().ok(),
-                Some(&Presented::Secret {
+                Some(&Presented {
+                    method: AuthMethod::ClientSecretPost,
                     client_id: id.clone(),
-                    secret: secret.clone()
+                    proof: Proof::Secret(secret.clone()),
                 })
             ),
             (Some(id), None) => assert_eq!(
                 presented.as_ref().ok(),
-                Some(&Presented::Public {
-                    client_id: id.clone()
+                Some(&Presented {
+                    method: AuthMethod::None,
+                    client_id: id.clone(),
+                    proof: Proof::Nothing,
                 })
             ),
             _ => assert_eq!(code(presented), Some("invalid_client")),

@@ -11,6 +11,7 @@ mod m20261122_000007_create_credential_profile;
 mod m20261122_000008_create_audit_event;
 mod m20261203_000009_add_client_require_pkce;
 mod m20261203_000010_add_signing_key_seal_version;
+mod m20261204_000011_add_client_token_endpoint_auth_method;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_audit_event::Migration),
             Box::new(m20261203_000009_add_client_require_pkce::Migration),
             Box::new(m20261203_000010_add_signing_key_seal_version::Migration),
+            Box::new(m20261204_000011_add_client_token_endpoint_auth_method::Migration),
         ]
     }
 }

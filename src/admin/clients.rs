@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    double_option, field, is_unique_violation, record, tenant_or_404, validate_rate_limit,
-    validate_scopes, RateLimit,
+    double_option, double_option_object, field, is_unique_violation, record, tenant_or_404,
+    validate_rate_limit, validate_scopes, RateLimit,
 };
 use crate::cache::TenantView;
+use crate::client_auth::{AuthMethod, ClientKind};
 use crate::crypto::random_token;
 use crate::db::{self, json_strings, strings_of};
 use crate::domain::ExchangePolicy;
@@ -35,6 +36,8 @@ pub struct CreateClient {
     pub app_ids: Vec<String>,
     /// Default true; only a confidential client may be exempted.
     pub require_pkce: Option<bool>,
+    /// RFC 7591 name; absent: the type's defaults.
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,12 +50,15 @@ pub struct PatchClient {
     pub redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
     pub app_ids: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "double_option_object")]
     pub rate_limit: Option<Option<RateLimit>>,
     pub credential_profiles: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "double_option_object")]
     pub exchange: Option<Option<ExchangePolicy>>,
     pub require_pkce: Option<bool>,
+    /// `null` goes back to the type's defaults.
+    #[serde(default, deserialize_with = "double_option")]
+    pub token_endpoint_auth_method: Option<Option<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,6 +77,8 @@ pub struct ClientOut {
     pub exchange: Option<serde_json::Value>,
     pub rate_limit: Option<serde_json::Value>,
     pub require_pkce: bool,
+    /// The registered method, or the first of the type's defaults.
+    pub token_endpoint_auth_method: String,
 }
 
 impl std::fmt::Display for ClientOut {
@@ -80,7 +88,11 @@ impl std::fmt::Display for ClientOut {
 }
 
 fn out(model: client::Model, client_secret: Option<String>) -> ClientOut {
+    let kind = ClientKind::parse(&model.client_type).unwrap_or(ClientKind::Confidential);
     ClientOut {
+        token_endpoint_auth_method: model
+            .token_endpoint_auth_method
+            .unwrap_or_else(|| kind.default_methods()[0].as_str().to_owned()),
         client_id: model.client_id,
         client_secret,
         name: model.name,
@@ -104,14 +116,25 @@ struct Shape {
     scopes: Vec<String>,
     app_ids: Vec<String>,
     require_pkce: bool,
+    token_endpoint_auth_method: Option<String>,
 }
 
 fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
-    if !matches!(shape.client_type.as_str(), "confidential" | "public") {
+    let Some(kind) = ClientKind::parse(&shape.client_type) else {
         return Err(AdminError::field(
             "type",
             "must be \"confidential\" or \"public\"",
         ));
+    };
+    if let Some(name) = shape.token_endpoint_auth_method.as_deref() {
+        let allowed = kind.allowed_methods();
+        if !AuthMethod::parse(name).is_some_and(|m| allowed.contains(&m)) {
+            let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            return Err(AdminError::field(
+                "token_endpoint_auth_method",
+                format!("a {} client uses {}", shape.client_type, names.join(" or ")),
+            ));
+        }
     }
     if shape.grant_types.is_empty() {
         return Err(AdminError::field(
@@ -133,14 +156,14 @@ fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
             ),
         ));
     }
-    if shape.client_type == "public"
+    if kind == ClientKind::Public
         && grant_types
             .iter()
             .any(|g| g == protocol::GRANT_CLIENT_CREDENTIALS || g == protocol::GRANT_TOKEN_EXCHANGE)
     {
         return Err(AdminError::field("grant_types", "a public client cannot authenticate, so it may not use client_credentials or token exchange"));
     }
-    if shape.client_type == "public" && !shape.require_pkce {
+    if kind == ClientKind::Public && !shape.require_pkce {
         return Err(AdminError::field(
             "require_pkce",
             "a public client always uses PKCE; only a confidential client may be exempted",
@@ -186,6 +209,7 @@ fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
         scopes,
         app_ids,
         require_pkce: shape.require_pkce,
+        token_endpoint_auth_method: shape.token_endpoint_auth_method,
     })
 }
 
@@ -206,6 +230,7 @@ pub async fn create(
             scopes: input.scopes,
             app_ids: input.app_ids,
             require_pkce: input.require_pkce.unwrap_or(true),
+            token_endpoint_auth_method: input.token_endpoint_auth_method,
         },
     )?;
     let client_id = random_token(16);
@@ -226,6 +251,7 @@ pub async fn create(
         exchange: Set(None),
         rate_limit: Set(None),
         require_pkce: Set(shape.require_pkce),
+        token_endpoint_auth_method: Set(shape.token_endpoint_auth_method),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -307,6 +333,9 @@ pub async fn patch(
                 .app_ids
                 .unwrap_or_else(|| strings_of(&current.app_ids)),
             require_pkce: input.require_pkce.unwrap_or(current.require_pkce),
+            token_endpoint_auth_method: input
+                .token_endpoint_auth_method
+                .unwrap_or_else(|| current.token_endpoint_auth_method.clone()),
         },
     )?;
     let mut model: client::ActiveModel = current.into();
@@ -318,6 +347,7 @@ pub async fn patch(
     model.scopes = Set(json_strings(&shape.scopes));
     model.app_ids = Set(json_strings(&shape.app_ids));
     model.require_pkce = Set(shape.require_pkce);
+    model.token_endpoint_auth_method = Set(shape.token_endpoint_auth_method);
     if let Some(rate_limit) = input.rate_limit {
         model.rate_limit = Set(validate_rate_limit(rate_limit)?);
     }

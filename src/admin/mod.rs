@@ -38,6 +38,36 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// `double_option` for a field that holds an object (`rate_limit`, `exchange`): serde's derive
+/// would also read a struct from a JSON array, by position (`"rate_limit": [5, 5]`), and the
+/// admin API takes objects only.
+pub fn double_option_object<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<Object<T>>::deserialize(d).map(|o| Some(o.map(|Object(value)| value)))
+}
+
+/// A value read from a JSON object and nothing else. The map is handed on as it is read, so a
+/// problem inside it is still reported at its own path (`rate_limit.burst`).
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
 pub async fn tenant_or_404(state: &AppState, slug: &str) -> Result<Arc<TenantView>, AdminError> {
     state
         .tenant(slug)

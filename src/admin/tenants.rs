@@ -2,7 +2,9 @@ use crate::audit::{AdminThing, AdminVerb, AuditAction};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{double_option, field, is_unique_violation, record, validate_rate_limit, RateLimit};
+use super::{
+    double_option_object, field, is_unique_violation, record, validate_rate_limit, RateLimit,
+};
 use crate::db;
 use crate::domain::{parse_display_name, parse_slug};
 use crate::error::AdminError;
@@ -20,7 +22,7 @@ pub struct CreateTenant {
 #[serde(deny_unknown_fields)]
 pub struct PatchTenant {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "double_option_object")]
     pub rate_limit: Option<Option<RateLimit>>,
 }
 

@@ -217,6 +217,7 @@ fn client_view(tenant_id: Uuid, client_id: &str, app_id: Uuid) -> ClientView {
         exchange: None,
         rate_limit: None,
         require_pkce: true,
+        token_endpoint_auth_method: None,
         created_at: now,
         updated_at: now,
     })

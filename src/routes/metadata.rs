@@ -5,8 +5,9 @@
 //! exists: an empty list tells a client nothing it can use.
 use actix_web::{web, HttpResponse};
 
+use crate::client_auth::AuthMethod;
 use crate::error::AdminError;
-use crate::protocol::{AUTH_METHODS, GRANT_TYPES, INTROSPECTION_AUTH_METHODS};
+use crate::protocol::GRANT_TYPES;
 use crate::state::AppState;
 
 pub async fn metadata(
@@ -24,6 +25,15 @@ pub async fn metadata(
         .collect();
     scopes.sort();
     scopes.dedup();
+    // Revocation, like the token endpoint, takes public clients (RFC 7009 §2.1); introspection
+    // answers only clients that prove who they are, so `none` is not listed for it (§2 of
+    // RFC 8414 lists what works at each endpoint).
+    let methods = AuthMethod::ALL.map(AuthMethod::as_str);
+    let authenticating: Vec<&str> = AuthMethod::ALL
+        .into_iter()
+        .filter(|m| m.authenticates())
+        .map(AuthMethod::as_str)
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/token"),
@@ -37,9 +47,9 @@ pub async fn metadata(
         "response_modes_supported": ["query"],
         "scopes_supported": scopes,
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": methods,
+        "revocation_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint_auth_methods_supported": authenticating,
         "authorization_response_iss_parameter_supported": true,
         "service_documentation": format!("{}/docs", state.public_url),
     })))

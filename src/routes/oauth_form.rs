@@ -82,8 +82,12 @@ pub async fn read(
     if let Some(retry_after_secs) = state.failed_auth.blocked_for(&throttle_key) {
         return Err(OAuthError::Throttled { retry_after_secs });
     }
-    let authenticated = match client_auth::authenticate(state, &tenant, &presented).await {
-        Ok(client) if callers == Callers::Confidential && client.is_public => Err(
+    let verifier = client_auth::Verifier {
+        crypto: &state.crypto,
+    };
+    let authenticated = client_auth::authenticate(state, &verifier, &tenant, &presented).await;
+    let authenticated = match authenticated {
+        Ok(client) if callers == Callers::Confidential && client.is_public() => Err(
             OAuthError::invalid_client("this endpoint needs an authenticated confidential client"),
         ),
         other => other,

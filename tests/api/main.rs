@@ -4,6 +4,7 @@ mod authorization_code;
 mod authorize_security;
 mod browser;
 mod chat_api;
+mod client_auth;
 mod client_credentials;
 mod fault_proxy;
 mod health;
