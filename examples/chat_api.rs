@@ -15,7 +15,7 @@
 //! exchange → short-lived token → API call → revocation → 401.
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use grantd::resource::{BearerError, BearerToken, ResourceServer};
+use grantd_resource::{BearerError, BearerToken, ResourceServer};
 use serde_json::{json, Value};
 
 /// What the API needs to know to call grantd's key-context endpoint.

@@ -34,7 +34,7 @@
 //! expiry.
 use actix_web::{web, App, HttpResponse, HttpServer};
 use clap::Parser;
-use grantd::resource::{BearerError, BearerToken, ResourceServer};
+use grantd_resource::{BearerError, BearerToken, ResourceServer};
 use serde_json::json;
 
 #[derive(Parser)]

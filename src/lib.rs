@@ -16,7 +16,6 @@ pub mod pkce;
 pub mod ports;
 pub mod protocol;
 pub mod rate_limit;
-pub mod resource;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -36,8 +36,9 @@ pub async fn active_access_token(
     ports: &Ports<'_>,
     tenant: &TenantView,
     token: &str,
+    now: i64,
 ) -> Result<Option<ActiveToken>, OAuthError> {
-    let Ok((claims, kid)) = tenant.verifier.verify(token) else {
+    let Ok((claims, kid)) = tenant.verifier.verify(token, now) else {
         return Ok(None);
     };
     if claims.tid != tenant.model.id.to_string() {
@@ -112,19 +113,16 @@ mod tests {
     use crate::tokens::Source;
 
     fn delegated() -> AccessClaims {
+        let mut claims = AccessClaims::sample(
+            "http://x/t/a",
+            "user",
+            "http://x/t/a/apps/x",
+            "gateway",
+            "j-delegated",
+        );
+        claims.act = Some(crate::tokens::Actor::new("agent-user"));
+        (claims.iat, claims.exp) = (100, 400);
         AccessClaims {
-            iss: "http://x/t/a".into(),
-            sub: "user".into(),
-            aud: "http://x/t/a/apps/x".into(),
-            client_id: "gateway".into(),
-            scope: None,
-            iat: 100,
-            exp: 400,
-            jti: "j-delegated".into(),
-            tid: "t".into(),
-            app_id: None,
-            cred_profile: None,
-            act: Some(crate::tokens::Actor::new("agent-user")),
             src: vec![
                 Source {
                     jti: "j-subject".into(),
@@ -142,6 +140,7 @@ mod tests {
                 },
             ],
             fam: Some("f-subject".into()),
+            ..claims
         }
     }
 

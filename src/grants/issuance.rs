@@ -12,7 +12,8 @@ use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 use crate::protocol::{access_token_ttl, GrantType, TokenResponse};
 use crate::store::OnceKind;
-use crate::tokens::{AccessClaims, Actor, Source};
+use crate::tokens::{AccessClaims, Actor, Confirmation, Source};
+use grantd_resource::wire::Claims;
 
 /// What a grant decided to issue.
 pub struct Issue<'a> {
@@ -66,6 +67,13 @@ impl SenderConstraint {
             Self::Bearer => "Bearer",
         }
     }
+
+    /// The token's `cnf` claim (RFC 7800): the key its sender must prove it holds.
+    pub fn confirmation(self) -> Option<Confirmation> {
+        match self {
+            Self::Bearer => None,
+        }
+    }
 }
 
 /// What was issued: the response, and the access token's claims.
@@ -90,18 +98,22 @@ pub async fn issue(ctx: &ClientCall<'_>, issue: Issue<'_>) -> Result<Issued, OAu
         .lifetime_secs
         .unwrap_or_else(|| access_token_ttl(app_id.is_some()));
     let claims = AccessClaims {
-        iss: tenant.issuer.clone(),
-        sub: issue.subject,
-        aud: audience,
-        client_id: ctx.client.model.client_id.clone(),
-        scope: (!issue.scope.is_empty()).then(|| issue.scope.to_string()),
-        iat,
-        exp: iat + lifetime,
-        jti: new_jti(ctx.now),
-        tid: tenant.model.id.to_string(),
-        app_id: app_id.map(|id| id.to_string()),
-        cred_profile: issue.extra.cred_profile,
-        act: issue.extra.act,
+        wire: Claims {
+            iss: tenant.issuer.clone(),
+            sub: issue.subject,
+            aud: audience,
+            client_id: ctx.client.model.client_id.clone(),
+            scope: (!issue.scope.is_empty()).then(|| issue.scope.to_string()),
+            iat,
+            exp: iat + lifetime,
+            nbf: None,
+            jti: new_jti(ctx.now),
+            tid: tenant.model.id.to_string(),
+            app_id: app_id.map(|id| id.to_string()),
+            cred_profile: issue.extra.cred_profile,
+            act: issue.extra.act,
+            cnf: issue.sender.confirmation(),
+        },
         src: issue.extra.src,
         fam: issue.family,
     };

@@ -39,7 +39,7 @@ pub async fn introspect(
 
 async fn access(call: &ClientCall<'_>, token: &str) -> Result<Introspection, OAuthError> {
     Ok(
-        match active_access_token(&call.ports, call.tenant, token).await? {
+        match active_access_token(&call.ports, call.tenant, token, call.now.timestamp()).await? {
             Some(active) if may_see(call.client, &active.claims) => {
                 Introspection::AccessToken(Box::new(active.claims))
             }

@@ -35,7 +35,7 @@ pub fn may_ask(client: &ClientView) -> Result<(), OAuthError> {
 /// The key context of `token`, for a caller that `may_ask`.
 pub async fn resolve(call: &ClientCall<'_>, token: &str) -> Result<KeyContext, OAuthError> {
     let caller = call.client;
-    let active = active_access_token(&call.ports, call.tenant, token).await?;
+    let active = active_access_token(&call.ports, call.tenant, token, call.now.timestamp()).await?;
     let app_id = active
         .as_ref()
         .and_then(|a| a.claims.app_id.as_deref())

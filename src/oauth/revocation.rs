@@ -23,7 +23,8 @@ pub enum Revoked {
 pub async fn revoke(call: &ClientCall<'_>, token: &str) -> Result<Revoked, OAuthError> {
     let client_id = &call.client.model.client_id;
     let tenant_id = call.tenant.model.id;
-    let revoked = if let Ok((claims, _)) = call.tenant.verifier.verify(token) {
+    let revoked = if let Ok((claims, _)) = call.tenant.verifier.verify(token, call.now.timestamp())
+    {
         if claims.client_id != *client_id || claims.tid != tenant_id.to_string() {
             Revoked::Nothing
         } else {
@@ -34,7 +35,9 @@ pub async fn revoke(call: &ClientCall<'_>, token: &str) -> Result<Revoked, OAuth
                 .await
                 .map_err(|e| OAuthError::Unavailable(e.into()))?;
             crate::metrics::revocation("access_token");
-            Revoked::AccessToken { jti: claims.jti }
+            Revoked::AccessToken {
+                jti: claims.wire.jti,
+            }
         }
     } else {
         let found = call

@@ -1,5 +1,8 @@
-//! The claims of an access token (RFC 9068 §2.2, plus grantd's `tid`, `app_id`, `cred_profile`,
-//! `act`).
+//! The claims of an access token: the wire claims of `grantd_resource::wire` (RFC 9068 §2.2,
+//! plus `tid`, `app_id`, `cred_profile`, `act`, `cnf`) and grantd's revocation bookkeeping.
+use std::ops::{Deref, DerefMut};
+
+use grantd_resource::wire::Claims;
 use serde::{Deserialize, Serialize};
 
 /// One link of an exchanged token's provenance: a token (or API key) it was exchanged from, as
@@ -20,58 +23,12 @@ pub struct Source {
     pub fam: Option<String>,
 }
 
-/// The `act` claim of a delegated token (RFC 8693 §4.1): "The outermost `act` claim represents
-/// the current actor while nested `act` claims represent prior actors."
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Actor {
-    pub sub: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub act: Option<Box<Actor>>,
-}
-
-impl Actor {
-    pub fn new(sub: impl Into<String>) -> Self {
-        Self {
-            sub: sub.into(),
-            act: None,
-        }
-    }
-
-    /// The `sub` of every actor in the chain, the current one first.
-    pub fn chain(&self) -> impl Iterator<Item = &str> {
-        std::iter::successors(Some(self), |actor| actor.act.as_deref()).map(|a| a.sub.as_str())
-    }
-
-    /// The nested claim for a chain given current actor first; `None` for an empty chain.
-    pub fn from_chain<S: Into<String>>(chain: impl IntoIterator<Item = S>) -> Option<Self> {
-        let subs: Vec<String> = chain.into_iter().map(Into::into).collect();
-        subs.into_iter().rev().fold(None, |earlier, sub| {
-            Some(Self {
-                sub,
-                act: earlier.map(Box::new),
-            })
-        })
-    }
-}
-
+/// An access token's claims: the wire claims apps read (shared with the resource kit) and
+/// grantd's own bookkeeping beside them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub client_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: String,
-    pub tid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cred_profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub act: Option<Actor>,
+    #[serde(flatten)]
+    pub wire: Claims,
     /// The tokens (or API key) this one was exchanged from, so that revoking one of them
     /// revokes it too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -81,20 +38,57 @@ pub struct AccessClaims {
     pub fam: Option<String>,
 }
 
+impl AccessClaims {
+    /// Claims with no bookkeeping yet.
+    pub fn new(wire: Claims) -> Self {
+        Self {
+            wire,
+            src: Vec::new(),
+            fam: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl AccessClaims {
+    /// Claims of client `client_id`'s token `jti` for `sub` at `aud`, valid from 0 to 60 in
+    /// tenant `t`; tests change what they need.
+    pub(crate) fn sample(iss: &str, sub: &str, aud: &str, client_id: &str, jti: &str) -> Self {
+        Self::new(Claims {
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: aud.into(),
+            client_id: client_id.into(),
+            scope: None,
+            iat: 0,
+            exp: 60,
+            nbf: None,
+            jti: jti.into(),
+            tid: "t".into(),
+            app_id: None,
+            cred_profile: None,
+            act: None,
+            cnf: None,
+        })
+    }
+}
+
+impl Deref for AccessClaims {
+    type Target = Claims;
+    fn deref(&self) -> &Claims {
+        &self.wire
+    }
+}
+
+impl DerefMut for AccessClaims {
+    fn deref_mut(&mut self) -> &mut Claims {
+        &mut self.wire
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_chain_nests_with_the_current_actor_outermost() {
-        let act = Actor::from_chain(["c", "b", "a"]).unwrap();
-        assert_eq!(
-            serde_json::to_value(&act).unwrap(),
-            serde_json::json!({"sub": "c", "act": {"sub": "b", "act": {"sub": "a"}}})
-        );
-        assert_eq!(act.chain().collect::<Vec<_>>(), ["c", "b", "a"]);
-        assert_eq!(Actor::from_chain(Vec::<String>::new()), None);
-    }
 
     #[test]
     fn a_source_without_sub_or_fam_keeps_its_old_wire_form() {

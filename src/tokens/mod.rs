@@ -3,6 +3,7 @@ mod claims;
 mod signing;
 mod verify;
 
-pub use claims::{AccessClaims, Actor, Source};
+pub use claims::{AccessClaims, Source};
+pub use grantd_resource::wire::{Actor, Confirmation};
 pub use signing::{generate_es256, Signer};
-pub use verify::{Verifier, VerifyError};
+pub use verify::Verifier;

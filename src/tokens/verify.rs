@@ -1,70 +1,57 @@
-//! Verification of grantd's own access tokens against a set of published keys.
-use std::collections::HashMap;
-
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+//! Verification of grantd's own access tokens against a tenant's published keys, through
+//! grantd-jose: ES256 only, `typ` `at+jwt`, `iss` the tenant, `sub` and `aud` present, and no
+//! leeway on `exp` (grantd is the issuer's own clock). The audience is checked by each caller,
+//! per client.
+use grantd_jose::verify::{self, Expectations};
+use grantd_jose::{Algorithm, JoseError, KeySet, TimeBound};
 
 use super::AccessClaims;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum VerifyError {
-    #[error("not a JWT")]
-    Malformed,
-    #[error("signed by an unknown key")]
-    UnknownKey,
-    #[error("bad signature or claims")]
-    Invalid,
-    #[error("expired")]
-    Expired,
+impl TimeBound for AccessClaims {
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
 }
 
 /// The verification keys of one tenant, by `kid`.
 #[derive(Default)]
 pub struct Verifier {
-    keys: HashMap<String, DecodingKey>,
+    keys: KeySet,
     issuer: String,
 }
 
 impl Verifier {
+    /// The verifier for `issuer`'s published `jwks`; a key grantd cannot read is left out (and
+    /// logged), so that the others still verify.
     pub fn new(issuer: &str, jwks: &[serde_json::Value]) -> Self {
-        let keys = jwks
-            .iter()
-            .filter_map(|value| {
-                let jwk: Jwk = serde_json::from_value(value.clone()).ok()?;
-                let kid = jwk.common.key_id.clone()?;
-                Some((kid, DecodingKey::from_jwk(&jwk).ok()?))
-            })
-            .collect();
+        let keys = KeySet::from_jwks(jwks).unwrap_or_else(|error| {
+            tracing::error!(issuer, %error, "the tenant's published keys are unusable");
+            KeySet::default()
+        });
         Self {
             keys,
             issuer: issuer.to_owned(),
         }
     }
 
-    /// Verifies signature, `typ`, `iss` and `exp` (no leeway: grantd is the issuer's own clock),
-    /// and returns the claims with the `kid` that signed them.
-    pub fn verify(&self, token: &str) -> Result<(AccessClaims, String), VerifyError> {
-        if token.len() > 8192 {
-            return Err(VerifyError::Malformed);
+    fn expectations(&self) -> Expectations<'_> {
+        Expectations {
+            algorithms: &[Algorithm::ES256],
+            types: &["at+jwt"],
+            issuer: &self.issuer,
+            audience: None,
+            required: &["sub", "aud"],
+            leeway_secs: 0,
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-        if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some("at+jwt") {
-            return Err(VerifyError::Invalid);
-        }
-        let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
-        let key = self.keys.get(&kid).ok_or(VerifyError::UnknownKey)?;
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.leeway = 0;
-        validation.validate_aud = false;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-        match jsonwebtoken::decode::<AccessClaims>(token, key, &validation) {
-            Ok(data) => Ok((data.claims, kid)),
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                Err(VerifyError::Expired)
-            }
-            Err(_) => Err(VerifyError::Invalid),
-        }
+    }
+
+    /// The claims of `token` at `now` (unix seconds), with the `kid` that signed them.
+    pub fn verify(&self, token: &str, now: i64) -> Result<(AccessClaims, String), JoseError> {
+        let expected = self.expectations();
+        let kid = verify::kid(token, &expected)?;
+        let key = self.keys.get(&kid).ok_or(JoseError::UnknownKey)?;
+        let claims = verify::verify(token, key, &expected, now)?;
+        Ok((claims, kid))
     }
 }
 
@@ -73,71 +60,64 @@ mod tests {
     use super::*;
     use crate::tokens::{generate_es256, Signer};
 
+    const NOW: i64 = 1_750_000_000;
+
     fn claims(exp: i64) -> AccessClaims {
-        AccessClaims {
-            iss: "http://x/t/a".into(),
-            sub: "c1".into(),
-            aud: "http://x/t/a".into(),
-            client_id: "c1".into(),
-            scope: Some("read".into()),
-            iat: 0,
-            exp,
-            jti: "j1".into(),
-            tid: "t".into(),
-            app_id: None,
-            cred_profile: None,
-            act: None,
-            src: vec![],
-            fam: None,
-        }
+        let mut claims = AccessClaims::sample("http://x/t/a", "c1", "http://x/t/a", "c1", "j1");
+        claims.exp = exp;
+        claims
+    }
+
+    fn signed(exp: i64) -> (String, serde_json::Value) {
+        let (pkcs8, jwk) = generate_es256("k1").unwrap();
+        let token = Signer::from_pkcs8("k1", &pkcs8)
+            .unwrap()
+            .sign(&claims(exp))
+            .unwrap();
+        (token, jwk)
     }
 
     #[test]
     fn a_signed_token_verifies_with_its_jwk() {
-        let (pkcs8, jwk) = generate_es256("k1").unwrap();
-        let token = Signer::from_pkcs8("k1", &pkcs8)
-            .unwrap()
-            .sign(&claims(i64::MAX / 2))
+        let (token, jwk) = signed(NOW + 300);
+        let (claims, kid) = Verifier::new("http://x/t/a", &[jwk])
+            .verify(&token, NOW)
             .unwrap();
-        let verified = Verifier::new("http://x/t/a", &[jwk])
-            .verify(&token)
-            .unwrap();
-        assert_eq!(verified.0.jti, "j1");
-        assert_eq!(verified.1, "k1");
+        assert_eq!((claims.jti.as_str(), kid.as_str()), ("j1", "k1"));
     }
 
     #[test]
-    fn a_token_of_another_key_is_refused() {
-        let (pkcs8, _) = generate_es256("k1").unwrap();
+    fn a_token_of_another_key_or_issuer_is_refused() {
+        let (token, _) = signed(NOW + 300);
         let (_, other_jwk) = generate_es256("k1").unwrap();
-        let token = Signer::from_pkcs8("k1", &pkcs8)
-            .unwrap()
-            .sign(&claims(i64::MAX / 2))
-            .unwrap();
         assert_eq!(
-            Verifier::new("http://x/t/a", &[other_jwk]).verify(&token),
-            Err(VerifyError::Invalid)
+            Verifier::new("http://x/t/a", &[other_jwk]).verify(&token, NOW),
+            Err(JoseError::BadSignature)
+        );
+        let (token, jwk) = signed(NOW + 300);
+        assert_eq!(
+            Verifier::new("http://x/t/b", &[jwk]).verify(&token, NOW),
+            Err(JoseError::WrongIssuer)
+        );
+        assert_eq!(
+            Verifier::new("http://x/t/a", &[]).verify(&token, NOW),
+            Err(JoseError::UnknownKey)
         );
     }
 
     #[test]
-    fn an_expired_token_is_refused() {
-        let (pkcs8, jwk) = generate_es256("k1").unwrap();
-        let token = Signer::from_pkcs8("k1", &pkcs8)
-            .unwrap()
-            .sign(&claims(1))
-            .unwrap();
-        assert_eq!(
-            Verifier::new("http://x/t/a", &[jwk]).verify(&token),
-            Err(VerifyError::Expired)
-        );
+    fn a_token_expires_at_its_exp_on_the_injected_clock() {
+        let (token, jwk) = signed(NOW);
+        let verifier = Verifier::new("http://x/t/a", &[jwk]);
+        assert!(verifier.verify(&token, NOW - 1).is_ok());
+        assert_eq!(verifier.verify(&token, NOW), Err(JoseError::Expired));
     }
 
     #[test]
     fn junk_is_malformed() {
         assert_eq!(
-            Verifier::new("i", &[]).verify("a.b.c"),
-            Err(VerifyError::Malformed)
+            Verifier::new("i", &[]).verify("a.b.c", NOW),
+            Err(JoseError::Malformed)
         );
     }
 }

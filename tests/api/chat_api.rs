@@ -25,7 +25,7 @@ async fn permanent_key_to_exchange_to_api_call_to_revocation() {
     .await;
     w.patch_exchanger(&app, json!({"credential_profiles": ["client_a_openai"]}))
         .await;
-    let kit = grantd::resource::ResourceServer::builder(&w.issuer, World::aud(&w.x))
+    let kit = grantd_resource::ResourceServer::builder(&w.issuer, World::aud(&w.x))
         .build()
         .unwrap();
     let key_context = example::KeyContext {

@@ -4,8 +4,8 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use grantd::resource::{BearerError, BearerToken, ResourceServer};
 use grantd::tokens::{generate_es256, Signer};
+use grantd_resource::{BearerError, BearerToken, ResourceServer};
 use serde_json::{json, Value};
 
 use crate::helpers::{eventually, free_port, spawn_app, Fixture, TestApp};

@@ -55,7 +55,7 @@ pub async fn resolve(
             "the client's exchange policy does not allow acting for others",
         ));
     }
-    let actor = active_access_token(&ctx.ports, ctx.tenant, actor_token)
+    let actor = active_access_token(&ctx.ports, ctx.tenant, actor_token, ctx.now.timestamp())
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the actor token is not active"))?
         .claims;
@@ -146,22 +146,10 @@ mod tests {
     }
 
     fn token(client: &str, sub: &str, app: Option<&AppView>) -> AccessClaims {
-        AccessClaims {
-            iss: ISSUER.into(),
-            sub: sub.into(),
-            aud: app.map_or(ISSUER.into(), |a| a.audience.clone()),
-            client_id: client.into(),
-            scope: None,
-            iat: 0,
-            exp: 60,
-            jti: format!("j-{sub}"),
-            tid: "t".into(),
-            app_id: app.map(|a| a.id.to_string()),
-            cred_profile: None,
-            act: None,
-            src: vec![],
-            fam: None,
-        }
+        let aud = app.map_or(ISSUER.into(), |a| a.audience.clone());
+        let mut claims = AccessClaims::sample(ISSUER, sub, &aud, client, &format!("j-{sub}"));
+        claims.app_id = app.map(|a| a.id.to_string());
+        claims
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub async fn resolve(
     if token_type == TOKEN_TYPE_API_KEY {
         return api_key(ctx, token, target).await;
     }
-    let active = active_access_token(&ctx.ports, ctx.tenant, token)
+    let active = active_access_token(&ctx.ports, ctx.tenant, token, ctx.now.timestamp())
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the subject token is not active"))?;
     let claims = active.claims;
@@ -67,11 +67,11 @@ pub async fn resolve(
             .as_deref()
             .and_then(ScopeSet::parse)
             .unwrap_or_default(),
-        sub: claims.sub,
-        expires_at: Some(claims.exp),
+        sub: claims.wire.sub,
+        expires_at: Some(claims.wire.exp),
         family: claims.fam,
         sources,
-        act: claims.act,
+        act: claims.wire.act,
     })
 }
 

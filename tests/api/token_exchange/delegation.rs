@@ -223,7 +223,7 @@ async fn a_new_actor_nests_the_earlier_chain_up_to_five_actors() {
     }
     // The resource kit reads the whole chain.
     let claims = verify_with_jwks(&app, &w.slug, &token, x).await;
-    let kit: grantd::resource::Claims = serde_json::from_value(claims).unwrap();
+    let kit: grantd_resource::Claims = serde_json::from_value(claims).unwrap();
     let read: Vec<&str> = kit.act.as_ref().unwrap().chain().collect();
     assert_eq!(read, chain);
     // Without a new actor, the chain is kept as it is.

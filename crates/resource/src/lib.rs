@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use actix_web::{web, App, HttpResponse, HttpServer};
-//! use grantd::resource::{BearerError, BearerToken, ResourceServer};
+//! use grantd_resource::{BearerError, BearerToken, ResourceServer};
 //!
 //! async fn post_message(token: BearerToken) -> Result<HttpResponse, BearerError> {
 //!     token.require_scope("chat:write")?;
@@ -37,12 +37,11 @@
 //! [`ResourceServerBuilder::introspection`] a revoked token (or one of a disabled app) is
 //! accepted until it expires (at most 5 minutes for app-scoped tokens); with it, every request
 //! costs a round trip to grantd and a revoked token is refused at once.
-mod claims;
 mod error;
 mod extract;
-mod jwks;
 mod remote;
 mod verify;
+pub mod wire;
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,11 +49,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use secrecy::SecretString;
 
-pub use claims::{Actor, Claims};
 pub use error::{BearerError, TokenError};
 pub use extract::BearerToken;
+pub use wire::{Actor, Claims, Confirmation};
 
-use jwks::JwksCache;
+use grantd_jose::JwksCache;
 use remote::{Credentials, Remote};
 
 /// Verifies access tokens for one audience of one issuer. Cheap to clone: register it with
@@ -118,20 +117,21 @@ impl ResourceServer {
 
     /// Verifies `token` (the bare JWT, without `Bearer `) now.
     pub async fn verify(&self, token: &str) -> Result<BearerToken, TokenError> {
-        let kid = verify::kid_of(token)?;
+        let expected = verify::expectations(
+            &self.inner.issuer,
+            &self.inner.audience,
+            self.inner.leeway.as_secs() as i64,
+        );
+        let kid = verify::kid_of(token, &expected)?;
         let key = self
             .inner
             .keys
             .key(&kid, Instant::now(), || self.inner.remote.fetch_jwks())
-            .await?;
+            .await
+            .map_err(verify::refusal)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let expected = verify::Expected {
-            issuer: &self.inner.issuer,
-            audience: &self.inner.audience,
-            leeway_secs: self.inner.leeway.as_secs() as i64,
-        };
         let claims = verify::decode(token, &key, &expected, now)?;
         if let Some(credentials) = &self.inner.introspection {
             if !self.inner.remote.introspect(token, credentials).await? {

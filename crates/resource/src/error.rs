@@ -43,8 +43,8 @@ impl TokenError {
     }
 }
 
-/// The error of the [`BearerToken`](super::BearerToken) extractor and of
-/// [`BearerToken::require_scope`](super::BearerToken::require_scope); renders itself as RFC 6750
+/// The error of the [`BearerToken`](crate::BearerToken) extractor and of
+/// [`BearerToken::require_scope`](crate::BearerToken::require_scope); renders itself as RFC 6750
 /// says.
 #[derive(Debug, thiserror::Error)]
 pub enum BearerError {
@@ -60,7 +60,7 @@ pub enum BearerError {
     /// RFC 6750 §3.1 `insufficient_scope`: the token is good but lacks `scope`.
     #[error("insufficient scope: {scope}")]
     InsufficientScope { scope: String },
-    /// No [`ResourceServer`](super::ResourceServer) was registered as app data.
+    /// No [`ResourceServer`](crate::ResourceServer) was registered as app data.
     #[error("no ResourceServer registered as app data")]
     Misconfigured,
 }

@@ -1,18 +1,17 @@
 //! What the kit asks the authorization server over HTTP: its RFC 8414 metadata (§3, at
 //! `{issuer}/.well-known/oauth-authorization-server`, whose `issuer` must be the configured one,
 //! §3.3), its JWK Set (RFC 7517 §5), and RFC 7662 §2 introspection, authenticated with
-//! `client_secret_basic` (RFC 6749 §2.3.1: id and secret form-encoded first). Every failure to
-//! get an answer is [`TokenError::Unavailable`]: the caller fails closed.
+//! `client_secret_basic` (RFC 6749 §2.3.1: id and secret form-encoded first). Documents are
+//! fetched with grantd-jose's bounds (size, same-origin redirects). Every failure to get an
+//! answer is [`TokenError::Unavailable`]: the caller fails closed.
 use std::time::Duration;
 
+use grantd_jose::fetch::{self, get_document};
+use grantd_jose::{Fetched, JoseError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::jwks::{self, Fetched};
-use super::TokenError;
-
-/// No JWKS or metadata document of a sane issuer comes near this.
-const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+use crate::TokenError;
 
 /// The confidential client the resource server introspects as.
 pub(crate) struct Credentials {
@@ -36,11 +35,7 @@ pub(crate) struct Remote {
 
 /// A client with timeouts, for when the builder is given none.
 pub(crate) fn default_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
+    fetch::http_client(Duration::from_secs(5), Duration::from_secs(10))
 }
 
 impl Remote {
@@ -49,11 +44,13 @@ impl Remote {
         self.metadata
             .get_or_try_init(|| async {
                 let url = format!("{}/.well-known/oauth-authorization-server", self.issuer);
-                let metadata: Metadata =
-                    serde_json::from_slice(&self.get(&url, "metadata").await?.0).map_err(|e| {
-                        tracing::warn!(error = %e, "the issuer's metadata is not JSON");
-                        TokenError::Unavailable
-                    })?;
+                let document = get_document(&self.http, &url, "metadata")
+                    .await
+                    .map_err(|_| TokenError::Unavailable)?;
+                let metadata: Metadata = serde_json::from_slice(&document.body).map_err(|e| {
+                    tracing::warn!(error = %e, "the issuer's metadata is not JSON");
+                    TokenError::Unavailable
+                })?;
                 if metadata.issuer != self.issuer {
                     tracing::error!(
                         expected = %self.issuer,
@@ -68,24 +65,21 @@ impl Remote {
     }
 
     /// The issuer's JWK Set and how long it may be cached.
-    pub(crate) async fn fetch_jwks(&self) -> Result<Fetched, TokenError> {
+    pub(crate) async fn fetch_jwks(&self) -> Result<Fetched, JoseError> {
         let uri = match &self.jwks_uri {
             Some(uri) => uri.as_str(),
-            None => self.metadata().await?.jwks_uri.as_deref().ok_or_else(|| {
-                tracing::error!("the issuer's metadata names no jwks_uri");
-                TokenError::Unavailable
-            })?,
+            None => self
+                .metadata()
+                .await
+                .map_err(|_| JoseError::Unavailable)?
+                .jwks_uri
+                .as_deref()
+                .ok_or_else(|| {
+                    tracing::error!("the issuer's metadata names no jwks_uri");
+                    JoseError::Unavailable
+                })?,
         };
-        let (body, cache_control) = self.get(uri, "JWKS").await?;
-        let keys = jwks::parse_jwks(&body).ok_or_else(|| {
-            tracing::warn!("the JWKS is not a JWK Set");
-            TokenError::Unavailable
-        })?;
-        tracing::debug!(keys = keys.len(), "fetched the issuer's JWKS");
-        Ok(Fetched {
-            keys,
-            max_age: jwks::max_age(cache_control.as_deref()),
-        })
+        fetch::fetch_jwks(&self.http, uri).await
     }
 
     /// RFC 7662: is `token` active? Nothing is cached: every call asks.
@@ -129,39 +123,6 @@ impl Remote {
             TokenError::Unavailable
         })?;
         Ok(answer.active)
-    }
-
-    /// The body of a successful GET, and its `Cache-Control`.
-    async fn get(&self, url: &str, what: &str) -> Result<(Vec<u8>, Option<String>), TokenError> {
-        let response = self
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| unreachable(what, &e))?;
-        if !response.status().is_success() {
-            tracing::warn!(what, status = response.status().as_u16(), "fetch failed");
-            return Err(TokenError::Unavailable);
-        }
-        let cache_control = response
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
-        {
-            tracing::warn!(what, "document too large");
-            return Err(TokenError::Unavailable);
-        }
-        let body = response.bytes().await.map_err(|e| unreachable(what, &e))?;
-        if body.len() > MAX_DOCUMENT_BYTES {
-            tracing::warn!(what, "document too large");
-            return Err(TokenError::Unavailable);
-        }
-        Ok((body.to_vec(), cache_control))
     }
 }
 

@@ -8,13 +8,13 @@ use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::{BearerError, Claims, ResourceServer, TokenError};
+use crate::{BearerError, Claims, ResourceServer, TokenError};
 
 /// A verified access token for this resource server.
 ///
 /// ```no_run
 /// use actix_web::{get, HttpResponse};
-/// use grantd::resource::{BearerError, BearerToken};
+/// use grantd_resource::{BearerError, BearerToken};
 ///
 /// #[get("/v1/messages")]
 /// async fn messages(token: BearerToken) -> Result<HttpResponse, BearerError> {

@@ -1,6 +1,7 @@
-//! The claims a resource server reads from a grantd access token: those of RFC 9068 §2.2 and
-//! grantd's `tid`, `app_id`, `cred_profile` and `act` (RFC 8693 §4.1). grantd's own bookkeeping
-//! claims are ignored, so that this type stays stable for apps.
+//! The claims of a grantd access token, shared by the server that writes them and the kit that
+//! reads them: those of RFC 9068 §2.2 and grantd's `tid`, `app_id`, `cred_profile`, `act`
+//! (RFC 8693 §4.1) and `cnf` (RFC 7800 §3.1). The server's own bookkeeping claims live beside
+//! these on its side and are ignored here, so that this type stays stable for apps.
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,7 +11,7 @@ pub struct Claims {
     pub sub: String,
     pub aud: String,
     pub client_id: String,
-    /// Space-separated; see [`BearerToken::scopes`](super::BearerToken::scopes).
+    /// Space-separated; see [`BearerToken::scopes`](crate::BearerToken::scopes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub iat: i64,
@@ -29,6 +30,9 @@ pub struct Claims {
     /// On delegated tokens, the party acting, with the earlier actors nested in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
+    /// On sender-constrained tokens, the key the caller must prove it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 /// The `act` claim (RFC 8693 §4.1): "The outermost `act` claim represents the current actor
@@ -41,10 +45,36 @@ pub struct Actor {
 }
 
 impl Actor {
+    pub fn new(sub: impl Into<String>) -> Self {
+        Self {
+            sub: sub.into(),
+            act: None,
+        }
+    }
+
     /// The `sub` of every actor in the chain, the current one first.
     pub fn chain(&self) -> impl Iterator<Item = &str> {
         std::iter::successors(Some(self), |actor| actor.act.as_deref()).map(|a| a.sub.as_str())
     }
+
+    /// The nested claim for a chain given current actor first; `None` for an empty chain.
+    pub fn from_chain<S: Into<String>>(chain: impl IntoIterator<Item = S>) -> Option<Self> {
+        let subs: Vec<String> = chain.into_iter().map(Into::into).collect();
+        subs.into_iter().rev().fold(None, |earlier, sub| {
+            Some(Self {
+                sub,
+                act: earlier.map(Box::new),
+            })
+        })
+    }
+}
+
+/// The `cnf` claim (RFC 7800 §3.1) of a sender-constrained token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 #[cfg(test)]
@@ -52,7 +82,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_nested_act_reads_as_a_chain_with_the_current_actor_first() {
+    fn a_chain_nests_with_the_current_actor_outermost() {
+        let act = Actor::from_chain(["c", "b", "a"]).unwrap();
+        assert_eq!(
+            serde_json::to_value(&act).unwrap(),
+            serde_json::json!({"sub": "c", "act": {"sub": "b", "act": {"sub": "a"}}})
+        );
+        assert_eq!(act.chain().collect::<Vec<_>>(), ["c", "b", "a"]);
+        assert_eq!(Actor::from_chain(Vec::<String>::new()), None);
+    }
+
+    #[test]
+    fn a_nested_act_read_from_the_wire_drops_what_it_does_not_know() {
         let act: Actor =
             serde_json::from_str(r#"{"sub":"b","act":{"sub":"a","iss":"x"}}"#).unwrap();
         assert_eq!(act.chain().collect::<Vec<_>>(), ["b", "a"]);
