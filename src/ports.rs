@@ -1,4 +1,4 @@
-//! The narrow interfaces the protocol core (`grants`, `endpoints`) works through, instead of the
+//! The narrow interfaces the protocol core (`grants`, `oauth`) works through, instead of the
 //! whole `AppState`: the state store, look-ups of what the database holds, and the audit sink.
 //! `AppState` implements them for the server (`state.rs`); the core's unit tests implement them
 //! in memory (`grants::testing`), with a pinned clock passed in as `now`.
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::audit::{AuditEntry, Backlogged};
 use crate::cache::{ClientView, TenantView};
 use crate::store::StateStore;
+use crate::tokens::SenderConstraint;
 
 /// An app's API key as the exchange grant needs it: never the key itself.
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ pub struct ClientCall<'a> {
     pub ports: Ports<'a>,
     pub tenant: &'a TenantView,
     pub client: &'a ClientView,
+    /// Who may use what this call issues, from what the request presented.
+    pub sender: SenderConstraint,
     /// The request's clock, pinned by tests.
     pub now: DateTime<Utc>,
 }

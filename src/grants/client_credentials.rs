@@ -39,7 +39,6 @@ pub fn grant<'t>(ctx: &ClientCall<'t>, request: Request) -> Result<Issue<'t>, OA
         family: None,
         extra: ExtraClaims::default(),
         refresh: RefreshIssue::None,
-        sender: Default::default(),
         issued_token_type: None,
         audit_detail: None,
     })

@@ -12,7 +12,7 @@ use crate::domain::ScopeSet;
 use crate::error::OAuthError;
 use crate::protocol::{access_token_ttl, GrantType, TokenResponse};
 use crate::store::OnceKind;
-use crate::tokens::{AccessClaims, Actor, Confirmation, Source};
+use crate::tokens::{AccessClaims, Actor, Source};
 use grantd_resource::wire::Claims;
 
 /// What a grant decided to issue.
@@ -28,7 +28,6 @@ pub struct Issue<'a> {
     pub family: Option<String>,
     pub extra: ExtraClaims,
     pub refresh: RefreshIssue,
-    pub sender: SenderConstraint,
     /// RFC 8693 §2.2.1 `issued_token_type`, for exchanges.
     pub issued_token_type: Option<&'static str>,
     /// The audit event's detail, when the grant has more to say than the defaults.
@@ -50,30 +49,6 @@ pub enum RefreshIssue {
     Start(RefreshRecord),
     /// The successor a rotation already stored atomically.
     Rotated(String),
-}
-
-/// Who may use the token. Only bearer tokens so far; a proof-of-possession constraint adds a
-/// variant here, its `cnf` claim and its `token_type`, and nothing else in the grants.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SenderConstraint {
-    #[default]
-    Bearer,
-}
-
-impl SenderConstraint {
-    /// RFC 6749 §7.1 `token_type`.
-    pub fn token_type(self) -> &'static str {
-        match self {
-            Self::Bearer => "Bearer",
-        }
-    }
-
-    /// The token's `cnf` claim (RFC 7800): the key its sender must prove it holds.
-    pub fn confirmation(self) -> Option<Confirmation> {
-        match self {
-            Self::Bearer => None,
-        }
-    }
 }
 
 /// What was issued: the response, and the access token's claims.
@@ -112,7 +87,7 @@ pub async fn issue(ctx: &ClientCall<'_>, issue: Issue<'_>) -> Result<Issued, OAu
             app_id: app_id.map(|id| id.to_string()),
             cred_profile: issue.extra.cred_profile,
             act: issue.extra.act,
-            cnf: issue.sender.confirmation(),
+            cnf: ctx.sender.confirmation(),
         },
         src: issue.extra.src,
         fam: issue.family,
@@ -155,7 +130,7 @@ pub async fn issue(ctx: &ClientCall<'_>, issue: Issue<'_>) -> Result<Issued, OAu
     };
     let response = TokenResponse {
         access_token,
-        token_type: issue.sender.token_type(),
+        token_type: ctx.sender.token_type(),
         expires_in: claims.exp - claims.iat,
         scope: claims.scope.clone(),
         refresh_token,

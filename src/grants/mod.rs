@@ -16,7 +16,7 @@ pub mod token_exchange;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use issuance::{issue, ExtraClaims, Issue, Issued, RefreshIssue, SenderConstraint};
+pub use issuance::{issue, ExtraClaims, Issue, Issued, RefreshIssue};
 pub use scope::{narrow, within, ScopeRefusal};
 pub use target::{resolve_target, resolve_targets, Targets};
 

@@ -243,7 +243,6 @@ pub fn user_tokens<'t>(
         } else {
             RefreshIssue::None
         },
-        sender: Default::default(),
         issued_token_type: None,
         audit_detail: None,
     }

@@ -89,6 +89,7 @@ impl World {
             },
             tenant: &self.tenant,
             client: &self.client,
+            sender: Default::default(),
             now: self.now,
         }
     }

@@ -1,65 +1,38 @@
 //! `POST {issuer}/introspect` (RFC 7662): `oauth::introspection` decides, this shapes the answer.
-use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
-use tracing_actix_web::RootSpan;
-
-use super::oauth_form::{self, Callers};
+use super::oauth_form::{no_store, token_parameter, Callers, Endpoint};
+use crate::domain::Form;
 use crate::error::OAuthError;
 use crate::grants::refresh_token::RefreshIntrospection;
 use crate::oauth::introspection::{self, Introspection};
 use crate::ports::ClientCall;
-use crate::state::AppState;
-use crate::tokens::AccessClaims;
+use crate::tokens::{AccessClaims, SenderConstraint};
 
-pub async fn introspect(
-    request: HttpRequest,
-    slug: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    span: RootSpan,
-) -> Result<HttpResponse, OAuthError> {
-    oauth_form::answer(&span, &slug, handle(&request, &slug, payload, &state)).await
-}
+pub struct Introspect;
 
-async fn handle(
-    request: &HttpRequest,
-    slug: &str,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<HttpResponse, OAuthError> {
-    let form = oauth_form::read(state, request, slug, payload, Callers::Confidential).await?;
-    let token = form
-        .fields
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let call = ClientCall {
-        ports: state.ports(),
-        tenant: &form.tenant,
-        client: &form.client,
-        now: Utc::now(),
-    };
-    let hint = form.fields.get("token_type_hint").map(String::as_str);
-    let body = match introspection::introspect(&call, token, hint).await? {
-        Introspection::Inactive => json!({"active": false}),
-        Introspection::AccessToken(claims) => access_answer(&claims)?,
-        Introspection::RefreshToken(found) => refresh_answer(&call, found),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header(("cache-control", "no-store"))
-        .json(body))
+impl Endpoint for Introspect {
+    const CALLERS: Callers = Callers::Confidential;
+
+    async fn answer(call: &ClientCall<'_>, fields: Form) -> Result<HttpResponse, OAuthError> {
+        let token = token_parameter(&fields)?;
+        let hint = fields.get("token_type_hint").map(String::as_str);
+        let body = match introspection::introspect(call, token, hint).await? {
+            Introspection::Inactive => json!({"active": false}),
+            Introspection::AccessToken(claims) => access_answer(&claims)?,
+            Introspection::RefreshToken(found) => refresh_answer(call, found),
+        };
+        Ok(no_store().json(body))
+    }
 }
 
 fn access_answer(claims: &AccessClaims) -> Result<Value, OAuthError> {
-    let mut body = serde_json::to_value(claims).map_err(anyhow::Error::from)?;
+    // The wire claims only: provenance links are revocation bookkeeping, not claims a resource
+    // server needs.
+    let mut body = serde_json::to_value(&claims.wire).map_err(anyhow::Error::from)?;
     body["active"] = json!(true);
-    body["token_type"] = json!("Bearer");
-    if let Some(fields) = body.as_object_mut() {
-        // Provenance links are revocation bookkeeping, not claims a resource server needs.
-        fields.remove("fam");
-        fields.remove("src");
-    }
+    body["token_type"] = json!(SenderConstraint::of(claims).token_type());
     Ok(body)
 }
 

@@ -16,6 +16,7 @@ mod token;
 use actix_web::{web, ResponseError};
 
 use crate::error::AdminError;
+use oauth_form::serve;
 
 pub use crate::protocol::JWKS_MAX_AGE_SECS;
 pub use body::{read_limited, BodyError};
@@ -115,10 +116,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(get().to(authorize::authorize_get))
                         .route(post().to(authorize::authorize_post)),
                 )
-                .service(resource("/token").route(post().to(token::token)))
-                .service(resource("/revoke").route(post().to(revoke::revoke)))
-                .service(resource("/introspect").route(post().to(introspect::introspect)))
-                .service(resource("/key-context").route(post().to(key_context::key_context))),
+                .service(resource("/token").route(post().to(serve::<token::Token>)))
+                .service(resource("/revoke").route(post().to(serve::<revoke::Revoke>)))
+                .service(resource("/introspect").route(post().to(serve::<introspect::Introspect>)))
+                .service(
+                    resource("/key-context").route(post().to(serve::<key_context::KeyContext>)),
+                ),
         )
         .service(web::scope("/admin/v1").configure(admin::configure));
 }

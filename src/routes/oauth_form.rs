@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
+use chrono::Utc;
+use tracing_actix_web::RootSpan;
 
 use super::{read_limited, BodyError};
 use crate::cache::{ClientView, TenantView};
@@ -11,8 +13,10 @@ use crate::client_address;
 use crate::client_auth;
 use crate::domain::{parse_form_with_lists, Form};
 use crate::error::OAuthError;
+use crate::ports::ClientCall;
 use crate::rate_limit::FailedAuth;
 use crate::state::AppState;
+use crate::tokens::SenderConstraint;
 
 pub const MAX_FORM_BYTES: usize = 32 * 1024;
 
@@ -119,17 +123,51 @@ pub async fn read(
     })
 }
 
-/// Runs an OAuth endpoint's handler inside the request's root span: records the tenant, and
-/// logs the outcome.
-pub async fn answer(
-    span: &tracing_actix_web::RootSpan,
-    slug: &str,
-    handler: impl std::future::Future<Output = Result<actix_web::HttpResponse, OAuthError>>,
-) -> Result<actix_web::HttpResponse, OAuthError> {
-    span.record("tenant", slug);
-    let result = handler.await;
-    log_outcome(span, &result);
+/// One OAuth form endpoint: who may call it, and what it answers an authenticated call.
+pub trait Endpoint {
+    const CALLERS: Callers;
+    async fn answer(call: &ClientCall<'_>, fields: Form) -> Result<HttpResponse, OAuthError>;
+}
+
+/// The actix handler of every OAuth form endpoint: reads and authenticates the form, runs the
+/// endpoint inside the request's root span (which records the tenant), and logs the outcome.
+pub async fn serve<E: Endpoint>(
+    request: HttpRequest,
+    slug: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    span: RootSpan,
+) -> Result<HttpResponse, OAuthError> {
+    span.record("tenant", slug.as_str());
+    let result = async {
+        let form = read(&state, &request, &slug, payload, E::CALLERS).await?;
+        let call = ClientCall {
+            ports: state.ports(),
+            tenant: &form.tenant,
+            client: &form.client,
+            sender: SenderConstraint::Bearer,
+            now: Utc::now(),
+        };
+        E::answer(&call, form.fields).await
+    }
+    .await;
+    log_outcome(&span, &result);
     result
+}
+
+/// The `token` parameter of revocation, introspection and key context.
+pub fn token_parameter(fields: &Form) -> Result<&str, OAuthError> {
+    fields
+        .get("token")
+        .map(String::as_str)
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))
+}
+
+/// A 200 that no cache keeps (RFC 6749 §5.1, RFC 7662 §2.2).
+pub fn no_store() -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    response
 }
 
 /// Logs the outcome of an OAuth endpoint call at the level its kind deserves.

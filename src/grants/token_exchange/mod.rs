@@ -160,7 +160,6 @@ async fn exchange<'t>(ctx: &ClientCall<'t>, request: &Request) -> Result<Issue<'
             src,
         },
         refresh: RefreshIssue::None,
-        sender: Default::default(),
         issued_token_type: Some(TOKEN_TYPE_ACCESS_TOKEN),
         audit_detail: Some(detail),
     })
