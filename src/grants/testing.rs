@@ -51,8 +51,7 @@ impl World {
     pub const REDIRECT_URI: &'static str = "https://app.example/callback";
 
     pub fn new() -> Self {
-        // Pinned at the start of the test; near the real time because the verifier of access
-        // tokens (used by exchanges and introspection) reads the system clock.
+        // Pinned, and near the real time: the in-process store counts its TTLs on the real clock.
         let now = Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap();
         let tenant_id = Uuid::now_v7();
         let tenant = tenant_view(tenant_id, now);
@@ -150,6 +149,15 @@ impl World {
     /// RFC 7636 §4.2 S256.
     pub fn challenge(verifier: &str) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    }
+
+    /// The world's call made by `client` instead, `later_secs` after the pinned clock.
+    pub fn call_as<'a>(&'a self, client: &'a ClientView, later_secs: i64) -> ClientCall<'a> {
+        ClientCall {
+            client,
+            now: self.now + chrono::Duration::seconds(later_secs),
+            ..self.call()
+        }
     }
 
     /// A client of the world's tenant other than the world's own.

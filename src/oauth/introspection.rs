@@ -64,3 +64,62 @@ pub fn may_see(client: &ClientView, claims: &AccessClaims) -> bool {
             .and_then(|id| id.parse::<Uuid>().ok())
             .is_some_and(|id| client.app_ids.contains(&id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::client_credentials;
+    use crate::grants::testing::World;
+
+    #[tokio::test]
+    async fn an_access_token_is_active_until_its_exp_on_the_callers_clock() {
+        let world = World::new();
+        let issued = world
+            .issue(client_credentials::Request::default())
+            .await
+            .unwrap();
+        let token = &issued.response.access_token;
+        let lifetime = issued.response.expires_in as i64;
+        let at = |secs| introspect_at(&world, token, secs);
+        assert!(
+            matches!(at(lifetime - 1).await, Introspection::AccessToken(claims)
+            if claims.jti == issued.claims.jti)
+        );
+        assert!(matches!(at(lifetime).await, Introspection::Inactive));
+    }
+
+    #[tokio::test]
+    async fn another_client_sees_a_token_only_when_it_serves_the_tokens_app() {
+        let world = World::new();
+        let tenant_wide = world
+            .issue(client_credentials::Request::default())
+            .await
+            .unwrap();
+        let mut stranger = world.other_client("erp");
+        let call = world.call_as(&stranger, 0);
+        let answer = introspect(&call, &tenant_wide.response.access_token, None).await;
+        assert!(matches!(answer.unwrap(), Introspection::Inactive));
+
+        let app_token = world
+            .issue(client_credentials::Request {
+                scope: None,
+                targets: crate::grants::Targets {
+                    resource: vec![world.app().audience.clone()],
+                    audience: Vec::new(),
+                },
+            })
+            .await
+            .unwrap();
+        stranger.app_ids = vec![world.app().id];
+        let call = world.call_as(&stranger, 0);
+        let answer = introspect(&call, &app_token.response.access_token, None).await;
+        assert!(matches!(answer.unwrap(), Introspection::AccessToken(_)));
+    }
+
+    async fn introspect_at(world: &World, token: &str, later_secs: i64) -> Introspection {
+        let call = world.call_as(&world.client, later_secs);
+        introspect(&call, token, Some("access_token"))
+            .await
+            .unwrap()
+    }
+}

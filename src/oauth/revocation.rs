@@ -84,3 +84,50 @@ pub async fn revoke(call: &ClientCall<'_>, token: &str) -> Result<Revoked, OAuth
         .await?;
     Ok(revoked)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::client_credentials;
+    use crate::grants::testing::World;
+    use crate::oauth::introspection::{introspect, Introspection};
+
+    #[tokio::test]
+    async fn a_revoked_access_token_is_inactive_and_another_clients_revocation_changes_nothing() {
+        let world = World::new();
+        let issued = world
+            .issue(client_credentials::Request::default())
+            .await
+            .unwrap();
+        let token = issued.response.access_token.clone();
+
+        let stranger = world.other_client("erp");
+        let refused = revoke(&world.call_as(&stranger, 0), &token).await.unwrap();
+        assert_eq!(refused, Revoked::Nothing);
+        assert!(matches!(
+            introspect(&world.call(), &token, None).await.unwrap(),
+            Introspection::AccessToken(_)
+        ));
+
+        let revoked = revoke(&world.call(), &token).await.unwrap();
+        assert_eq!(
+            revoked,
+            Revoked::AccessToken {
+                jti: issued.claims.jti.clone()
+            }
+        );
+        assert!(matches!(
+            introspect(&world.call(), &token, None).await.unwrap(),
+            Introspection::Inactive
+        ));
+        assert_eq!(world.audited(), ["token.issued", "token.revoked"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_token_revokes_nothing_and_records_nothing() {
+        let world = World::new();
+        let answer = revoke(&world.call(), "not-a-token").await.unwrap();
+        assert_eq!(answer, Revoked::Nothing);
+        assert!(world.audited().is_empty());
+    }
+}
