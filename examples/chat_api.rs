@@ -1,5 +1,5 @@
 //! An LLM-app API in the style of Dify's `POST /v1/chat-messages`, protected by grantd instead of
-//! a permanent app key. It accepts only app-scoped tokens for its own app (`grantd::resource`),
+//! a permanent app key. It accepts only app-scoped tokens for its own app (`grantd-resource`),
 //! asks grantd's key-context endpoint which provider credential profile the caller's runs must
 //! use, and answers with the app, the caller and the profile's name — never the secret, which it
 //! would hand to the model provider.

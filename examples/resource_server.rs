@@ -1,4 +1,4 @@
-//! An app's own backend protected by `grantd::resource`: it accepts only grantd access tokens
+//! An app's own backend protected by `grantd-resource`: it accepts only grantd access tokens
 //! whose audience is this app.
 //!
 //! ```text
