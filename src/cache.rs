@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::client_auth::{AuthMethod, ClientKind};
 use crate::db;
-use crate::domain::ScopeSet;
+use crate::domain::{AppId, ScopeSet, TenantId};
 use crate::protocol::ACCESS_TOKEN_TTL;
 use crate::tokens::{Signer, Verifier};
 
@@ -24,7 +24,7 @@ const STALE: Duration = Duration::from_millis(900);
 const MAX_ENTRIES: usize = 100_000;
 
 pub struct AppView {
-    pub id: Uuid,
+    pub id: AppId,
     pub name: String,
     pub audience: String,
     pub scopes: ScopeSet,
@@ -34,7 +34,7 @@ pub struct AppView {
 pub struct TenantView {
     pub model: tenant::Model,
     pub issuer: String,
-    pub apps: HashMap<Uuid, AppView>,
+    pub apps: HashMap<AppId, AppView>,
     /// The key that signs now; none only if every key was withdrawn and no new one exists.
     pub signer: Option<Arc<Signer>>,
     /// Published public keys (RFC 7517 JWK objects).
@@ -45,6 +45,10 @@ pub struct TenantView {
 }
 
 impl TenantView {
+    pub fn id(&self) -> TenantId {
+        TenantId(self.model.id)
+    }
+
     pub fn app_by_audience(&self, audience: &str) -> Option<&AppView> {
         self.apps.values().find(|app| app.audience == audience)
     }
@@ -63,7 +67,7 @@ pub struct ClientView {
     pub grant_types: Vec<String>,
     pub redirect_uris: Vec<String>,
     pub scopes: ScopeSet,
-    pub app_ids: Vec<Uuid>,
+    pub app_ids: Vec<AppId>,
     pub credential_profiles: Vec<String>,
     pub exchange: crate::domain::ExchangePolicy,
 }
@@ -226,7 +230,7 @@ pub fn build_tenant_view(
         .into_iter()
         .map(|app| {
             let view = AppView {
-                id: app.id,
+                id: AppId(app.id),
                 audience: app_audience(&issuer, app.id),
                 scopes: ScopeSet::from_tokens(&db::strings_of(&app.scopes)),
                 name: app.name,

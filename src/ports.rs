@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditEntry, Backlogged};
 use crate::cache::{ClientView, TenantView};
+use crate::domain::{AppId, TenantId, UserId};
 use crate::store::StateStore;
 use crate::tokens::SenderConstraint;
 
@@ -17,8 +18,8 @@ use crate::tokens::SenderConstraint;
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
     pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub app_id: Uuid,
+    pub tenant_id: TenantId,
+    pub app_id: AppId,
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -34,14 +35,15 @@ pub struct CredentialProfileSecret {
 pub trait Directory: Send + Sync {
     async fn client(&self, client_id: &str) -> anyhow::Result<Option<Arc<ClientView>>>;
 
-    async fn user_exists(&self, tenant: Uuid, user: Uuid) -> anyhow::Result<bool>;
+    async fn user_exists(&self, tenant: TenantId, user: UserId) -> anyhow::Result<bool>;
 
-    async fn credential_profile_exists(&self, tenant: Uuid, name: &str) -> anyhow::Result<bool>;
+    async fn credential_profile_exists(&self, tenant: TenantId, name: &str)
+        -> anyhow::Result<bool>;
 
     /// The profile named `name`, its secret decrypted.
     async fn credential_profile_secret(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         name: &str,
     ) -> anyhow::Result<Option<CredentialProfileSecret>>;
 

@@ -59,13 +59,13 @@ pub async fn enforce(
         };
         let wait = state
             .store
-            .throttle(tenant.model.id, &bucket, limit.per_second, limit.burst)
+            .throttle(tenant.id(), &bucket, limit.per_second, limit.burst)
             .await
             .map_err(|e| OAuthError::Unavailable(e.into()))?;
         if let Some(wait_ms) = wait {
             let first = state
                 .store
-                .hit(tenant.model.id, &format!("refused:{bucket}"), 60)
+                .hit(tenant.id(), &format!("refused:{bucket}"), 60)
                 .await
                 .map(|n| n == 1)
                 .unwrap_or(false);
@@ -128,7 +128,7 @@ impl FailedAuth {
     ) -> Result<bool, OAuthError> {
         let count = state
             .store
-            .hit(tenant.model.id, &format!("authfail:{key}"), 60)
+            .hit(tenant.id(), &format!("authfail:{key}"), 60)
             .await
             .map_err(|e| OAuthError::Unavailable(e.into()))?;
         if count <= FAILED_AUTH_PER_MINUTE {

@@ -13,6 +13,7 @@ use crate::cache::{build_tenant_view, Cache, ClientView, TenantView};
 use crate::config::Settings;
 use crate::crypto::Crypto;
 use crate::db;
+use crate::domain::{AppId, TenantId, UserId};
 use crate::store::{MemoryStore, Metered, RedisStore, StateStore};
 
 pub struct AppState {
@@ -203,17 +204,17 @@ impl crate::ports::Directory for AppState {
         AppState::client(self, client_id).await
     }
 
-    async fn user_exists(&self, tenant: uuid::Uuid, user: uuid::Uuid) -> anyhow::Result<bool> {
-        AppState::user_exists(self, tenant, user).await
+    async fn user_exists(&self, tenant: TenantId, user: UserId) -> anyhow::Result<bool> {
+        AppState::user_exists(self, tenant.0, user.0).await
     }
 
     async fn credential_profile_exists(
         &self,
-        tenant: uuid::Uuid,
+        tenant: TenantId,
         name: &str,
     ) -> anyhow::Result<bool> {
         Ok(
-            db::credential_profiles::find_by_name(&self.db, tenant, name)
+            db::credential_profiles::find_by_name(&self.db, tenant.0, name)
                 .await?
                 .is_some(),
         )
@@ -221,10 +222,10 @@ impl crate::ports::Directory for AppState {
 
     async fn credential_profile_secret(
         &self,
-        tenant: uuid::Uuid,
+        tenant: TenantId,
         name: &str,
     ) -> anyhow::Result<Option<crate::ports::CredentialProfileSecret>> {
-        let Some(profile) = db::credential_profiles::find_by_name(&self.db, tenant, name).await?
+        let Some(profile) = db::credential_profiles::find_by_name(&self.db, tenant.0, name).await?
         else {
             return Ok(None);
         };
@@ -245,8 +246,8 @@ impl crate::ports::Directory for AppState {
             .filter(|k| crate::crypto::constant_time_eq(&k.key_hash, &digest))
             .map(|k| crate::ports::ApiKeyRecord {
                 id: k.id,
-                tenant_id: k.tenant_id,
-                app_id: k.app_id,
+                tenant_id: TenantId(k.tenant_id),
+                app_id: AppId(k.app_id),
                 last_used_at: k.last_used_at,
             }))
     }

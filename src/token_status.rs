@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::cache::TenantView;
+use crate::domain::AppId;
 use crate::error::OAuthError;
 use crate::ports::Ports;
 use crate::store::{MarkScope, RevocationQuery};
@@ -44,7 +45,7 @@ pub async fn active_access_token(
     if claims.tid != tenant.model.id.to_string() {
         return Ok(None);
     }
-    let app_id = match claims.app_id.as_deref().map(str::parse::<Uuid>) {
+    let app_id = match claims.app_id.as_deref().map(str::parse::<AppId>) {
         None => None,
         Some(Ok(id)) => Some(id),
         Some(Err(_)) => return Ok(None),
@@ -67,7 +68,7 @@ pub async fn active_access_token(
     let query = revocation_query(&claims, &kid, app_id);
     let revoked = ports
         .store
-        .is_revoked(tenant.model.id, &query)
+        .is_revoked(tenant.id(), &query)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
     Ok((!revoked).then_some(ActiveToken { claims, kid }))
@@ -76,7 +77,7 @@ pub async fn active_access_token(
 /// Everything that can make this token dead, for one multi-get: its own `jti`, family and key,
 /// the marks that cover it, and the same for every token it was exchanged from, as subject or
 /// as actor.
-fn revocation_query(claims: &AccessClaims, kid: &str, app_id: Option<Uuid>) -> RevocationQuery {
+fn revocation_query(claims: &AccessClaims, kid: &str, app_id: Option<AppId>) -> RevocationQuery {
     let mut query = RevocationQuery {
         jtis: vec![claims.jti.clone()],
         families: claims.fam.iter().cloned().collect(),

@@ -124,7 +124,7 @@ pub async fn delete(
     let source = crate::protocol::api_key_source(key_id);
     state
         .store
-        .revoke_jti(tenant.model.id, &source, ttl)
+        .revoke_jti(tenant.id(), &source, ttl)
         .await
         .map_err(|e| AdminError::Unavailable(e.into()))?;
     if !db::api_keys::delete(&state.db, app.id, key_id)

@@ -15,8 +15,7 @@ use crate::cache::TenantView;
 use crate::client_auth::{AuthMethod, ClientKind};
 use crate::crypto::random_token;
 use crate::db::{self, json_strings, strings_of};
-use crate::domain::ExchangePolicy;
-use crate::domain::{parse_absolute_uri, parse_display_name};
+use crate::domain::{parse_absolute_uri, parse_display_name, AppId, ExchangePolicy};
 use crate::error::AdminError;
 use crate::protocol::{self, GRANT_AUTHORIZATION_CODE};
 use crate::state::AppState;
@@ -192,7 +191,7 @@ fn check_shape(tenant: &TenantView, shape: Shape) -> Result<Shape, AdminError> {
         let id: Uuid = raw
             .parse()
             .map_err(|_| AdminError::field("app_ids", "each app id must be a UUID"))?;
-        if !tenant.apps.contains_key(&id) {
+        if !tenant.apps.contains_key(&AppId(id)) {
             return Err(AdminError::field(
                 "app_ids",
                 "names an app that is not in this tenant",

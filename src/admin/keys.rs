@@ -99,7 +99,7 @@ pub async fn rotate(
     for old in &withdrawn {
         state
             .store
-            .revoke_kid(tenant.model.id, old, (ACCESS_TOKEN_TTL + 60) as u64)
+            .revoke_kid(tenant.id(), old, (ACCESS_TOKEN_TTL + 60) as u64)
             .await
             .map_err(|e| AdminError::Unavailable(e.into()))?;
     }

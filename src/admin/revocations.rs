@@ -2,10 +2,9 @@
 use crate::audit::AuditAction;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{record, tenant_or_404};
-use crate::domain::is_client_id_shape;
+use crate::domain::{is_client_id_shape, AppId};
 use crate::error::AdminError;
 use crate::protocol::REFRESH_TOKEN_TTL;
 use crate::state::AppState;
@@ -55,7 +54,7 @@ pub async fn revoke(
         .app_id
         .as_deref()
         .map(|raw| {
-            raw.parse::<Uuid>()
+            raw.parse::<AppId>()
                 .map_err(|_| AdminError::field("app_id", "must be a UUID"))
         })
         .transpose()?;
@@ -82,7 +81,7 @@ pub async fn revoke(
     crate::metrics::revocation("bulk");
     state
         .store
-        .revoke_before(tenant.model.id, &scope, at, REFRESH_TOKEN_TTL as u64)
+        .revoke_before(tenant.id(), &scope, at, REFRESH_TOKEN_TTL as u64)
         .await
         .map_err(|e| AdminError::Unavailable(e.into()))?;
     let target = format!(

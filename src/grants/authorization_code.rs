@@ -35,7 +35,7 @@ impl Request {
 
 pub async fn grant<'t>(ctx: &ClientCall<'t>, request: Request) -> Result<Issue<'t>, OAuthError> {
     let client_id = &ctx.client.model.client_id;
-    let tenant_id = ctx.tenant.model.id;
+    let tenant_id = ctx.tenant.id();
     let taken = ctx
         .ports
         .store

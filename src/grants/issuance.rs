@@ -154,7 +154,7 @@ async fn store_refresh(ctx: &ClientCall<'_>, record: &RefreshRecord) -> Result<S
     ctx.ports
         .store
         .put_once(
-            ctx.tenant.model.id,
+            ctx.tenant.id(),
             OnceKind::RefreshToken,
             &bound_digest(&ctx.client.model.client_id, &token),
             &payload,

@@ -3,9 +3,9 @@
 //! nothing (and cannot burn the real owner's code or token).
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::crypto::sha256_hex;
+use crate::domain::{AppId, UserId};
 
 pub fn bound_digest(client_id: &str, value: &str) -> String {
     sha256_hex(&format!("{client_id}\n{value}"))
@@ -18,8 +18,8 @@ pub struct CodeRecord {
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub scope: String,
-    pub user_id: Uuid,
-    pub app_id: Option<Uuid>,
+    pub user_id: UserId,
+    pub app_id: Option<AppId>,
     /// Unix milliseconds, compared with "revoked before" marks.
     pub issued_at_ms: i64,
     /// The refresh family the first redemption starts; a second redemption revokes it.
@@ -31,9 +31,9 @@ pub struct CodeRecord {
 pub struct RefreshRecord {
     pub family: String,
     pub client_id: String,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub scope: String,
-    pub app_id: Option<Uuid>,
+    pub app_id: Option<AppId>,
     /// Unix milliseconds of this token's issue, compared with "revoked before" marks.
     pub issued_at_ms: i64,
     /// The family ends 30 days after the user signed in, however often it rotates.

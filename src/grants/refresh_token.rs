@@ -28,7 +28,7 @@ impl Request {
 
 pub async fn grant<'t>(ctx: &ClientCall<'t>, request: Request) -> Result<Issue<'t>, OAuthError> {
     let client_id = &ctx.client.model.client_id;
-    let tenant_id = ctx.tenant.model.id;
+    let tenant_id = ctx.tenant.id();
     let digest = bound_digest(client_id, &request.refresh_token);
     let store = ctx.ports.store;
     // Everything that can refuse the request is checked on a read of the token first, and the
@@ -131,7 +131,7 @@ pub async fn standing(
     if record.family_expires_at <= ctx.now.timestamp() {
         return Ok(Standing::Expired);
     }
-    let tenant_id = ctx.tenant.model.id;
+    let tenant_id = ctx.tenant.id();
     let query = RevocationQuery {
         jtis: Vec::new(),
         families: vec![record.family.clone()],
@@ -202,7 +202,7 @@ pub async fn introspect(
     let peeked = ctx
         .ports
         .store
-        .peek_once(ctx.tenant.model.id, OnceKind::RefreshToken, &digest)
+        .peek_once(ctx.tenant.id(), OnceKind::RefreshToken, &digest)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))?;
     let Taken::Fresh(payload) = peeked else {
@@ -276,7 +276,7 @@ pub async fn kill_family(ctx: &ClientCall<'_>, family: &str) -> Result<(), OAuth
     crate::metrics::revocation("refresh_family");
     ctx.ports
         .store
-        .revoke_family(ctx.tenant.model.id, family, REFRESH_TOKEN_TTL as u64)
+        .revoke_family(ctx.tenant.id(), family, REFRESH_TOKEN_TTL as u64)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))
 }

@@ -17,6 +17,7 @@ use super::{run, GrantRequest, Issued};
 use crate::audit::{AuditEntry, Backlogged};
 use crate::cache::{build_tenant_view, AppView, ClientView, TenantView};
 use crate::crypto::random_token;
+use crate::domain::{AppId, TenantId, UserId};
 use crate::error::OAuthError;
 use crate::ports::{
     ApiKeyRecord, AuditSink, ClientCall, CredentialProfileSecret, Directory, Ports,
@@ -30,7 +31,7 @@ pub struct World {
     pub audit: Recorder,
     pub tenant: TenantView,
     pub client: ClientView,
-    pub user: Uuid,
+    pub user: UserId,
     pub now: DateTime<Utc>,
 }
 
@@ -38,8 +39,8 @@ pub struct World {
 #[derive(Default)]
 pub struct Lookups {
     pub clients: Mutex<HashMap<String, Arc<ClientView>>>,
-    pub users: Mutex<Vec<(Uuid, Uuid)>>,
-    pub profiles: Mutex<Vec<(Uuid, String)>>,
+    pub users: Mutex<Vec<(TenantId, UserId)>>,
+    pub profiles: Mutex<Vec<(TenantId, String)>>,
     /// By the key's secret value.
     pub api_keys: Mutex<HashMap<String, ApiKeyRecord>>,
 }
@@ -57,9 +58,9 @@ impl World {
         let tenant = tenant_view(tenant_id, now);
         let app_id = *tenant.apps.keys().next().unwrap();
         let client = client_view(tenant_id, "crm", app_id);
-        let user = Uuid::now_v7();
+        let user = UserId(Uuid::now_v7());
         let directory = Lookups::default();
-        directory.users.lock().push((tenant_id, user));
+        directory.users.lock().push((TenantId(tenant_id), user));
         directory.clients.lock().insert(
             "crm".into(),
             Arc::new(client_view(tenant_id, "crm", app_id)),
@@ -123,7 +124,7 @@ impl World {
         };
         self.store
             .put_once(
-                self.tenant.model.id,
+                self.tenant.id(),
                 OnceKind::AuthorizationCode,
                 &bound_digest(&record.client_id, &code),
                 &serde_json::to_string(&record).unwrap(),
@@ -141,7 +142,7 @@ impl World {
             ..Default::default()
         };
         self.store
-            .is_revoked(self.tenant.model.id, &query)
+            .is_revoked(self.tenant.id(), &query)
             .await
             .unwrap()
     }
@@ -209,7 +210,7 @@ fn tenant_view(id: Uuid, now: DateTime<Utc>) -> TenantView {
     .unwrap()
 }
 
-fn client_view(tenant_id: Uuid, client_id: &str, app_id: Uuid) -> ClientView {
+fn client_view(tenant_id: Uuid, client_id: &str, app_id: AppId) -> ClientView {
     let now = Utc::now();
     ClientView::from_model(entity::client::Model {
         id: Uuid::now_v7(),
@@ -238,11 +239,15 @@ impl Directory for Lookups {
         Ok(self.clients.lock().get(client_id).cloned())
     }
 
-    async fn user_exists(&self, tenant: Uuid, user: Uuid) -> anyhow::Result<bool> {
+    async fn user_exists(&self, tenant: TenantId, user: UserId) -> anyhow::Result<bool> {
         Ok(self.users.lock().contains(&(tenant, user)))
     }
 
-    async fn credential_profile_exists(&self, tenant: Uuid, name: &str) -> anyhow::Result<bool> {
+    async fn credential_profile_exists(
+        &self,
+        tenant: TenantId,
+        name: &str,
+    ) -> anyhow::Result<bool> {
         Ok(self
             .profiles
             .lock()
@@ -252,7 +257,7 @@ impl Directory for Lookups {
 
     async fn credential_profile_secret(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         name: &str,
     ) -> anyhow::Result<Option<CredentialProfileSecret>> {
         let exists = self.credential_profile_exists(tenant, name).await?;

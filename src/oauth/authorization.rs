@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::cache::{ClientView, TenantView};
 use crate::crypto::random_token;
-use crate::domain::{Form, ScopeSet};
+use crate::domain::{AppId, Form, ScopeSet, UserId};
 use crate::grants::records::{bound_digest, CodeRecord};
 use crate::grants::{narrow, resolve_target, ScopeRefusal};
 use crate::pkce;
@@ -21,7 +21,7 @@ pub type Refusal = (&'static str, &'static str);
 pub struct AuthorizationRequest {
     pub scope: ScopeSet,
     pub code_challenge: Option<String>,
-    pub app_id: Option<Uuid>,
+    pub app_id: Option<AppId>,
 }
 
 /// Bounds on what a request may carry into its sealed cookie (the rest is bounded by the
@@ -123,10 +123,10 @@ pub fn check_request(
 pub struct Approval<'a> {
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub scope: &'a str,
     pub code_challenge: Option<&'a str>,
-    pub app_id: Option<Uuid>,
+    pub app_id: Option<AppId>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -151,7 +151,7 @@ pub async fn issue_code(
     ports
         .store
         .put_once(
-            tenant.model.id,
+            tenant.id(),
             OnceKind::AuthorizationCode,
             &bound_digest(approval.client_id, &code),
             &payload,

@@ -1,9 +1,9 @@
 //! RFC 7662. A client sees the access tokens issued to it and those whose audience is one of its
 //! apps, and the refresh tokens issued to it; anything else, like anything expired, used or
 //! revoked, is inactive. Revocation state that cannot be read is an error, never "active".
-use uuid::Uuid;
 
 use crate::cache::ClientView;
+use crate::domain::AppId;
 use crate::error::OAuthError;
 use crate::grants::refresh_token::{self, RefreshIntrospection};
 use crate::ports::ClientCall;
@@ -61,7 +61,7 @@ pub fn may_see(client: &ClientView, claims: &AccessClaims) -> bool {
         || claims
             .app_id
             .as_deref()
-            .and_then(|id| id.parse::<Uuid>().ok())
+            .and_then(|id| id.parse::<AppId>().ok())
             .is_some_and(|id| client.app_ids.contains(&id))
 }
 

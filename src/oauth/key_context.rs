@@ -1,10 +1,10 @@
 //! What an app-scoped token lets the app's backend do, including the decrypted secret of the
 //! selected credential profile: the only way a stored provider secret leaves grantd, and every
 //! call is an audit event.
-use uuid::Uuid;
 
 use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::cache::ClientView;
+use crate::domain::AppId;
 use crate::error::OAuthError;
 use crate::ports::{ClientCall, CredentialProfileSecret};
 use crate::token_status::active_access_token;
@@ -17,7 +17,7 @@ pub enum KeyContext {
     Inactive,
     Active {
         claims: Box<AccessClaims>,
-        app_id: Uuid,
+        app_id: AppId,
         profile: Option<CredentialProfileSecret>,
     },
 }
@@ -39,7 +39,7 @@ pub async fn resolve(call: &ClientCall<'_>, token: &str) -> Result<KeyContext, O
     let app_id = active
         .as_ref()
         .and_then(|a| a.claims.app_id.as_deref())
-        .and_then(|id| id.parse::<Uuid>().ok())
+        .and_then(|id| id.parse::<AppId>().ok())
         .filter(|id| caller.app_ids.contains(id));
     let (Some(active), Some(app_id)) = (active, app_id) else {
         audit(
@@ -58,7 +58,7 @@ pub async fn resolve(call: &ClientCall<'_>, token: &str) -> Result<KeyContext, O
             let found = call
                 .ports
                 .directory
-                .credential_profile_secret(call.tenant.model.id, name)
+                .credential_profile_secret(call.tenant.id(), name)
                 .await
                 .map_err(OAuthError::Unavailable)?;
             let Some(profile) = found else {

@@ -22,7 +22,7 @@ pub enum Revoked {
 
 pub async fn revoke(call: &ClientCall<'_>, token: &str) -> Result<Revoked, OAuthError> {
     let client_id = &call.client.model.client_id;
-    let tenant_id = call.tenant.model.id;
+    let tenant_id = call.tenant.id();
     let revoked = if let Ok((claims, _)) = call.tenant.verifier.verify(token, call.now.timestamp())
     {
         if claims.client_id != *client_id || claims.tid != tenant_id.to_string() {
@@ -74,7 +74,7 @@ pub async fn revoke(call: &ClientCall<'_>, token: &str) -> Result<Revoked, OAuth
     call.ports
         .audit
         .record(AuditEntry {
-            tenant_id: Some(tenant_id),
+            tenant_id: Some(tenant_id.0),
             actor: format!("client:{client_id}"),
             action: AuditAction::TokenRevoked,
             target,

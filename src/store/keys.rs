@@ -1,6 +1,7 @@
 //! Every state-store key is built here: `{prefix}:{tenant}:{kind}:{id}`. Ids of secrets are
 //! digests, never the secret.
-use uuid::Uuid;
+
+use crate::domain::TenantId;
 
 use super::{MarkScope, OnceKind};
 
@@ -16,27 +17,27 @@ impl KeyBuilder {
         }
     }
 
-    pub fn once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> String {
+    pub fn once(&self, tenant: TenantId, kind: OnceKind, digest: &str) -> String {
         format!("{}:{tenant}:{}:{digest}", self.prefix, once_kind(kind))
     }
 
-    pub fn once_used(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> String {
+    pub fn once_used(&self, tenant: TenantId, kind: OnceKind, digest: &str) -> String {
         format!("{}:{tenant}:{}-used:{digest}", self.prefix, once_kind(kind))
     }
 
-    pub fn jti(&self, tenant: Uuid, jti: &str) -> String {
+    pub fn jti(&self, tenant: TenantId, jti: &str) -> String {
         format!("{}:{tenant}:jti:{jti}", self.prefix)
     }
 
-    pub fn family(&self, tenant: Uuid, family: &str) -> String {
+    pub fn family(&self, tenant: TenantId, family: &str) -> String {
         format!("{}:{tenant}:family:{family}", self.prefix)
     }
 
-    pub fn kid(&self, tenant: Uuid, kid: &str) -> String {
+    pub fn kid(&self, tenant: TenantId, kid: &str) -> String {
         format!("{}:{tenant}:kid:{kid}", self.prefix)
     }
 
-    pub fn mark(&self, tenant: Uuid, scope: &MarkScope) -> String {
+    pub fn mark(&self, tenant: TenantId, scope: &MarkScope) -> String {
         format!(
             "{}:{tenant}:before:c={}:s={}:a={}",
             self.prefix,
@@ -46,7 +47,7 @@ impl KeyBuilder {
         )
     }
 
-    pub fn rate(&self, tenant: Uuid, bucket: &str) -> String {
+    pub fn rate(&self, tenant: TenantId, bucket: &str) -> String {
         format!("{}:{tenant}:rate:{bucket}", self.prefix)
     }
 
@@ -75,7 +76,7 @@ mod tests {
     #[test]
     fn keys_are_namespaced_by_prefix_tenant_and_kind() {
         let keys = KeyBuilder::new("grantd");
-        let tenant = Uuid::nil();
+        let tenant = TenantId(uuid::Uuid::nil());
         assert_eq!(
             keys.once(tenant, OnceKind::AuthorizationCode, "ab12"),
             "grantd:00000000-0000-0000-0000-000000000000:code:ab12"
@@ -92,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_token_is_covered_by_every_subset_of_its_client_subject_and_app() {
-        let app = Uuid::nil();
+        let app = crate::domain::AppId(uuid::Uuid::nil());
         assert_eq!(MarkScope::covering("c", "s", Some(app)).len(), 8);
         let without_app = MarkScope::covering("c", "s", None);
         assert_eq!(without_app.len(), 4);

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use uuid::Uuid;
+
+use crate::domain::TenantId;
 
 use super::{
     Budget, KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Successor,
@@ -64,7 +65,7 @@ impl MemoryStore {
     /// `take_once`, storing `next` under the same lock when given (`rotate_once`).
     fn redeem(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -96,7 +97,7 @@ impl StateStore for MemoryStore {
 
     async fn put_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         payload: &str,
@@ -111,7 +112,7 @@ impl StateStore for MemoryStore {
 
     async fn take_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -121,7 +122,7 @@ impl StateStore for MemoryStore {
 
     async fn rotate_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -130,7 +131,12 @@ impl StateStore for MemoryStore {
         Ok(self.redeem(tenant, kind, digest, used_ttl_secs, Some(next)))
     }
 
-    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken> {
+    async fn peek_once(
+        &self,
+        tenant: TenantId,
+        kind: OnceKind,
+        digest: &str,
+    ) -> StoreResult<Taken> {
         let now = Instant::now();
         let entries = self.entries.lock();
         Ok(Taken::peeked(
@@ -143,7 +149,7 @@ impl StateStore for MemoryStore {
         ))
     }
 
-    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_kid(&self, tenant: TenantId, kid: &str, ttl_secs: u64) -> StoreResult<()> {
         let key = self.keys.kid(tenant, kid);
         self.entries
             .lock()
@@ -151,7 +157,7 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_jti(&self, tenant: TenantId, jti: &str, ttl_secs: u64) -> StoreResult<()> {
         let key = self.keys.jti(tenant, jti);
         self.entries
             .lock()
@@ -159,7 +165,12 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_family(
+        &self,
+        tenant: TenantId,
+        family: &str,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
         let key = self.keys.family(tenant, family);
         self.entries
             .lock()
@@ -169,7 +180,7 @@ impl StateStore for MemoryStore {
 
     async fn revoke_before(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         scope: &MarkScope,
         at: i64,
         ttl_secs: u64,
@@ -185,7 +196,7 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool> {
+    async fn is_revoked(&self, tenant: TenantId, query: &RevocationQuery) -> StoreResult<bool> {
         let now = Instant::now();
         let entries = self.entries.lock();
         let dead_id = query
@@ -211,7 +222,7 @@ impl StateStore for MemoryStore {
 
     async fn throttle(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         bucket: &str,
         per_second: u32,
         burst: u32,
@@ -230,7 +241,7 @@ impl StateStore for MemoryStore {
         Ok(None)
     }
 
-    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {
+    async fn hit(&self, tenant: TenantId, bucket: &str, window_secs: u64) -> StoreResult<u64> {
         let key = self.keys.rate(tenant, bucket);
         let now = Instant::now();
         let mut entries = self.entries.lock();

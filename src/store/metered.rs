@@ -2,7 +2,8 @@
 use std::time::Instant;
 
 use async_trait::async_trait;
-use uuid::Uuid;
+
+use crate::domain::TenantId;
 
 use super::{MarkScope, OnceKind, RevocationQuery, StateStore, StoreResult, Successor, Taken};
 use crate::metrics::store_call;
@@ -31,7 +32,7 @@ impl<S: StateStore> StateStore for Metered<S> {
 
     async fn put_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         payload: &str,
@@ -46,7 +47,7 @@ impl<S: StateStore> StateStore for Metered<S> {
 
     async fn take_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -60,7 +61,7 @@ impl<S: StateStore> StateStore for Metered<S> {
 
     async fn rotate_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -74,19 +75,29 @@ impl<S: StateStore> StateStore for Metered<S> {
         .await
     }
 
-    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken> {
+    async fn peek_once(
+        &self,
+        tenant: TenantId,
+        kind: OnceKind,
+        digest: &str,
+    ) -> StoreResult<Taken> {
         timed("peek_once", self.0.peek_once(tenant, kind, digest)).await
     }
 
-    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_kid(&self, tenant: TenantId, kid: &str, ttl_secs: u64) -> StoreResult<()> {
         timed("revoke_kid", self.0.revoke_kid(tenant, kid, ttl_secs)).await
     }
 
-    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_jti(&self, tenant: TenantId, jti: &str, ttl_secs: u64) -> StoreResult<()> {
         timed("revoke_jti", self.0.revoke_jti(tenant, jti, ttl_secs)).await
     }
 
-    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_family(
+        &self,
+        tenant: TenantId,
+        family: &str,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
         timed(
             "revoke_family",
             self.0.revoke_family(tenant, family, ttl_secs),
@@ -96,7 +107,7 @@ impl<S: StateStore> StateStore for Metered<S> {
 
     async fn revoke_before(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         scope: &MarkScope,
         at: i64,
         ttl_secs: u64,
@@ -108,13 +119,13 @@ impl<S: StateStore> StateStore for Metered<S> {
         .await
     }
 
-    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool> {
+    async fn is_revoked(&self, tenant: TenantId, query: &RevocationQuery) -> StoreResult<bool> {
         timed("is_revoked", self.0.is_revoked(tenant, query)).await
     }
 
     async fn throttle(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         bucket: &str,
         per_second: u32,
         burst: u32,
@@ -126,7 +137,7 @@ impl<S: StateStore> StateStore for Metered<S> {
         .await
     }
 
-    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {
+    async fn hit(&self, tenant: TenantId, bucket: &str, window_secs: u64) -> StoreResult<u64> {
         timed("hit", self.0.hit(tenant, bucket, window_secs)).await
     }
 }

@@ -8,7 +8,8 @@ mod metered;
 mod redis;
 
 use async_trait::async_trait;
-use uuid::Uuid;
+
+use crate::domain::{AppId, TenantId};
 
 pub use gcra::Budget;
 pub use keys::KeyBuilder;
@@ -65,7 +66,7 @@ impl Taken {
 pub struct MarkScope {
     pub client: Option<String>,
     pub subject: Option<String>,
-    pub app: Option<Uuid>,
+    pub app: Option<AppId>,
 }
 
 impl MarkScope {
@@ -76,7 +77,7 @@ impl MarkScope {
     /// The marks that can cover a token of this client, subject and app: one per subset of the
     /// three (2³ = 8, the empty one being the tenant), so that a revocation is one write and a
     /// check one multi-get, whatever the number of live tokens.
-    pub fn covering(client: &str, subject: &str, app: Option<Uuid>) -> Vec<MarkScope> {
+    pub fn covering(client: &str, subject: &str, app: Option<AppId>) -> Vec<MarkScope> {
         let mut marks = Vec::with_capacity(8);
         for bits in 0u8..8 {
             if bits & 4 != 0 && app.is_none() {
@@ -120,7 +121,7 @@ pub trait StateStore: Send + Sync {
     /// Stores `payload` under the digest of a single-use value for `ttl_secs`.
     async fn put_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         payload: &str,
@@ -131,7 +132,7 @@ pub trait StateStore: Send + Sync {
     /// for `used_ttl_secs`.
     async fn take_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -141,7 +142,7 @@ pub trait StateStore: Send + Sync {
     /// in one atomic step: a rotation never leaves the old value used and the new one unstored.
     async fn rotate_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -149,39 +150,41 @@ pub trait StateStore: Send + Sync {
     ) -> StoreResult<Taken>;
 
     /// Marks one access token dead until `ttl_secs` (its remaining lifetime) has passed.
-    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()>;
+    async fn revoke_jti(&self, tenant: TenantId, jti: &str, ttl_secs: u64) -> StoreResult<()>;
 
     /// Reads a single-use value without redeeming it: whether it is fresh or used, and its
     /// payload either way (e.g. to revoke what it belongs to).
-    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken>;
+    async fn peek_once(&self, tenant: TenantId, kind: OnceKind, digest: &str)
+        -> StoreResult<Taken>;
 
     /// Marks a withdrawn signing key: every token it signed is dead.
-    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()>;
+    async fn revoke_kid(&self, tenant: TenantId, kid: &str, ttl_secs: u64) -> StoreResult<()>;
 
     /// Marks a refresh family, and every token issued from it, dead.
-    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()>;
+    async fn revoke_family(&self, tenant: TenantId, family: &str, ttl_secs: u64)
+        -> StoreResult<()>;
 
     /// Everything of `scope` issued at or before `at` (unix milliseconds) is dead.
     async fn revoke_before(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         scope: &MarkScope,
         at: i64,
         ttl_secs: u64,
     ) -> StoreResult<()>;
 
-    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool>;
+    async fn is_revoked(&self, tenant: TenantId, query: &RevocationQuery) -> StoreResult<bool>;
 
     /// One request against a GCRA budget of `per_second` with bursts of `burst`, shared by every
     /// node. `Ok(None)` when allowed; else how many milliseconds to wait.
     async fn throttle(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         bucket: &str,
         per_second: u32,
         burst: u32,
     ) -> StoreResult<Option<u64>>;
 
     /// Counts one hit in a fixed window of `window_secs` and returns the count so far.
-    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64>;
+    async fn hit(&self, tenant: TenantId, bucket: &str, window_secs: u64) -> StoreResult<u64>;
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
-use uuid::Uuid;
+
+use crate::domain::TenantId;
 
 use super::{
     KeyBuilder, MarkScope, OnceKind, RevocationQuery, StateStore, StoreError, StoreResult,
@@ -107,7 +108,7 @@ impl RedisStore {
     /// `take_once`, storing `next` in the same script when given (`rotate_once`).
     async fn redeem(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -203,7 +204,7 @@ impl StateStore for RedisStore {
 
     async fn put_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         payload: &str,
@@ -221,7 +222,7 @@ impl StateStore for RedisStore {
 
     async fn take_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -231,7 +232,7 @@ impl StateStore for RedisStore {
 
     async fn rotate_once(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         kind: OnceKind,
         digest: &str,
         used_ttl_secs: u64,
@@ -241,7 +242,12 @@ impl StateStore for RedisStore {
             .await
     }
 
-    async fn peek_once(&self, tenant: Uuid, kind: OnceKind, digest: &str) -> StoreResult<Taken> {
+    async fn peek_once(
+        &self,
+        tenant: TenantId,
+        kind: OnceKind,
+        digest: &str,
+    ) -> StoreResult<Taken> {
         let (fresh, used): (Option<String>, Option<String>) = redis::cmd("MGET")
             .arg(self.keys.once(tenant, kind, digest))
             .arg(self.keys.once_used(tenant, kind, digest))
@@ -251,21 +257,26 @@ impl StateStore for RedisStore {
         Ok(Taken::peeked(fresh, used))
     }
 
-    async fn revoke_kid(&self, tenant: Uuid, kid: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_kid(&self, tenant: TenantId, kid: &str, ttl_secs: u64) -> StoreResult<()> {
         set_flag(&mut self.conn(), self.keys.kid(tenant, kid), ttl_secs).await
     }
 
-    async fn revoke_jti(&self, tenant: Uuid, jti: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_jti(&self, tenant: TenantId, jti: &str, ttl_secs: u64) -> StoreResult<()> {
         set_flag(&mut self.conn(), self.keys.jti(tenant, jti), ttl_secs).await
     }
 
-    async fn revoke_family(&self, tenant: Uuid, family: &str, ttl_secs: u64) -> StoreResult<()> {
+    async fn revoke_family(
+        &self,
+        tenant: TenantId,
+        family: &str,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
         set_flag(&mut self.conn(), self.keys.family(tenant, family), ttl_secs).await
     }
 
     async fn revoke_before(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         scope: &MarkScope,
         at: i64,
         ttl_secs: u64,
@@ -280,7 +291,7 @@ impl StateStore for RedisStore {
         Ok(())
     }
 
-    async fn is_revoked(&self, tenant: Uuid, query: &RevocationQuery) -> StoreResult<bool> {
+    async fn is_revoked(&self, tenant: TenantId, query: &RevocationQuery) -> StoreResult<bool> {
         let ids: Vec<String> = query
             .jtis
             .iter()
@@ -331,7 +342,7 @@ impl StateStore for RedisStore {
 
     async fn throttle(
         &self,
-        tenant: Uuid,
+        tenant: TenantId,
         bucket: &str,
         per_second: u32,
         burst: u32,
@@ -348,7 +359,7 @@ impl StateStore for RedisStore {
         Ok((wait >= 0).then_some(wait as u64))
     }
 
-    async fn hit(&self, tenant: Uuid, bucket: &str, window_secs: u64) -> StoreResult<u64> {
+    async fn hit(&self, tenant: TenantId, bucket: &str, window_secs: u64) -> StoreResult<u64> {
         self.hit
             .key(self.keys.rate(tenant, bucket))
             .arg(window_secs.max(1))

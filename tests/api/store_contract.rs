@@ -1,6 +1,7 @@
 //! One contract, two stores: every test runs against the in-process store and a real Redis.
 use std::sync::Arc;
 
+use grantd::domain::{AppId, TenantId};
 use grantd::store::{
     MarkScope, MemoryStore, OnceKind, RedisStore, RevocationQuery, StateStore, Successor, Taken,
 };
@@ -26,7 +27,7 @@ fn now_ms() -> i64 {
 #[tokio::test]
 async fn a_single_use_value_is_fresh_once_then_used() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         store
             .put_once(tenant, OnceKind::AuthorizationCode, "h1", "payload", 60)
             .await
@@ -61,7 +62,7 @@ async fn a_single_use_value_is_fresh_once_then_used() {
 #[tokio::test]
 async fn values_are_separated_by_tenant_and_kind() {
     for (name, store) in stores().await {
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (TenantId(Uuid::new_v4()), TenantId(Uuid::new_v4()));
         store
             .put_once(a, OnceKind::RefreshToken, "h", "p", 60)
             .await
@@ -88,7 +89,7 @@ async fn values_are_separated_by_tenant_and_kind() {
 #[tokio::test]
 async fn of_twenty_concurrent_rotations_exactly_one_stores_its_successor() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         store
             .put_once(tenant, OnceKind::RefreshToken, "old", "p0", 60)
             .await
@@ -142,7 +143,7 @@ async fn of_twenty_concurrent_rotations_exactly_one_stores_its_successor() {
 #[tokio::test]
 async fn of_twenty_concurrent_redemptions_exactly_one_is_fresh() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         store
             .put_once(tenant, OnceKind::RefreshToken, "race", "p", 60)
             .await
@@ -172,7 +173,7 @@ async fn of_twenty_concurrent_redemptions_exactly_one_is_fresh() {
 #[tokio::test]
 async fn marks_expire_after_their_ttl() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         // After the store began: what came before counts as lost (see the epoch).
         let t0 = now_ms();
         let query = RevocationQuery {
@@ -193,7 +194,7 @@ async fn marks_expire_after_their_ttl() {
 #[tokio::test]
 async fn revoked_jtis_and_families_are_revoked() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         // After the store began: what came before counts as lost (see the epoch).
         let t0 = now_ms();
         let query = |jti: &str, fam: &str| RevocationQuery {
@@ -226,7 +227,7 @@ async fn revoked_jtis_and_families_are_revoked() {
 #[tokio::test]
 async fn revoked_before_marks_cover_tokens_issued_until_then() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         // After the store began: what came before counts as lost (see the epoch).
         let t0 = now_ms();
         let client = MarkScope {
@@ -286,7 +287,7 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
                     tenant,
                     &query(
                         t0 + 1_500,
-                        MarkScope::covering("c9", "s9", Some(Uuid::nil()))
+                        MarkScope::covering("c9", "s9", Some(AppId(Uuid::nil())))
                     )
                 )
                 .await
@@ -299,10 +300,10 @@ async fn revoked_before_marks_cover_tokens_issued_until_then() {
 #[tokio::test]
 async fn a_combined_mark_covers_only_tokens_matching_all_its_fields() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         // After the store began: what came before counts as lost (see the epoch).
         let t0 = now_ms();
-        let app = Uuid::new_v4();
+        let app = AppId(Uuid::new_v4());
         let user_at_client = MarkScope {
             client: Some("c1".into()),
             subject: Some("alice".into()),
@@ -341,7 +342,7 @@ async fn a_combined_mark_covers_only_tokens_matching_all_its_fields() {
 #[tokio::test]
 async fn withdrawn_keys_and_peeked_values() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         // After the store began: what came before counts as lost (see the epoch).
         let t0 = now_ms();
         store.revoke_kid(tenant, "k1", 60).await.unwrap();
@@ -396,7 +397,7 @@ async fn withdrawn_keys_and_peeked_values() {
 #[tokio::test]
 async fn hits_count_within_a_window() {
     for (name, store) in stores().await {
-        let tenant = Uuid::new_v4();
+        let tenant = TenantId(Uuid::new_v4());
         for expected in 1..=3 {
             assert_eq!(
                 store.hit(tenant, "client:c1", 60).await.unwrap(),
@@ -416,7 +417,7 @@ async fn hits_count_within_a_window() {
 async fn an_emptied_redis_makes_everything_issued_before_inactive() {
     let prefix = format!("test-{}", Uuid::new_v4().simple());
     let store = RedisStore::connect(&REDIS.url, &prefix).await.unwrap();
-    let tenant = Uuid::new_v4();
+    let tenant = TenantId(Uuid::new_v4());
     // A token issued a second ago, before the loss below.
     let issued_at = now_ms() - 1_000;
     let query = |issued_at| RevocationQuery {
@@ -457,7 +458,7 @@ async fn an_emptied_redis_makes_everything_issued_before_inactive() {
 async fn redis_keys_carry_the_prefix_kind_and_tenant_and_a_ttl() {
     let prefix = format!("test-{}", Uuid::new_v4().simple());
     let store = RedisStore::connect(&REDIS.url, &prefix).await.unwrap();
-    let tenant = Uuid::new_v4();
+    let tenant = TenantId(Uuid::new_v4());
     store
         .put_once(tenant, OnceKind::AuthorizationCode, "digest", "p", 60)
         .await

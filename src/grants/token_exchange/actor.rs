@@ -136,6 +136,7 @@ mod tests {
     const ISSUER: &str = "http://x/t/a";
 
     fn app(id: Uuid) -> AppView {
+        let id = crate::domain::AppId(id);
         AppView {
             id,
             name: "x".into(),

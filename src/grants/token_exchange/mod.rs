@@ -173,7 +173,7 @@ async fn check_profile(ctx: &ClientCall<'_>, name: &str) -> Result<String, OAuth
         && ctx
             .ports
             .directory
-            .credential_profile_exists(ctx.tenant.model.id, name)
+            .credential_profile_exists(ctx.tenant.id(), name)
             .await
             .map_err(OAuthError::Unavailable)?;
     if !exists {
@@ -242,7 +242,7 @@ mod tests {
         let world = World::new();
         let key = ApiKeyRecord {
             id: uuid::Uuid::now_v7(),
-            tenant_id: world.tenant.model.id,
+            tenant_id: world.tenant.id(),
             app_id: world.app().id,
             last_used_at: None,
         };
@@ -266,7 +266,7 @@ mod tests {
             .lock()
             .get_mut("gk_test")
             .unwrap()
-            .app_id = uuid::Uuid::now_v7();
+            .app_id = crate::domain::AppId(uuid::Uuid::now_v7());
         let foreign = world
             .issue(exchange_of(
                 "gk_test",

@@ -1,8 +1,7 @@
 //! The subject of an exchange: an active access token of this tenant, or an app's API key.
-use uuid::Uuid;
 
 use super::ClientCall;
-use crate::domain::ScopeSet;
+use crate::domain::{AppId, ScopeSet};
 use crate::error::OAuthError;
 use crate::protocol::{
     api_key_source, API_KEY_PREFIX, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_API_KEY,
@@ -34,7 +33,7 @@ pub async fn resolve(
     ctx: &ClientCall<'_>,
     token_type: &str,
     token: &str,
-    target: Uuid,
+    target: AppId,
 ) -> Result<Subject, OAuthError> {
     if token_type == TOKEN_TYPE_API_KEY {
         return api_key(ctx, token, target).await;
@@ -75,7 +74,7 @@ pub async fn resolve(
     })
 }
 
-async fn api_key(ctx: &ClientCall<'_>, key: &str, target: Uuid) -> Result<Subject, OAuthError> {
+async fn api_key(ctx: &ClientCall<'_>, key: &str, target: AppId) -> Result<Subject, OAuthError> {
     let invalid = || OAuthError::invalid_grant("the API key is not valid");
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
         return Err(invalid());
@@ -86,7 +85,7 @@ async fn api_key(ctx: &ClientCall<'_>, key: &str, target: Uuid) -> Result<Subjec
         .api_key(key)
         .await
         .map_err(OAuthError::Unavailable)?
-        .filter(|k| k.tenant_id == ctx.tenant.model.id)
+        .filter(|k| k.tenant_id == ctx.tenant.id())
         .ok_or_else(invalid)?;
     if found.app_id != target {
         tracing::warn!(target: "security", key_id = %found.id, "an API key was presented for another app");

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::PENDING_TTL_SECS;
 use crate::cache::ClientView;
 use crate::crypto::{random_token, sha256_hex};
+use crate::domain::{AppId, TenantId};
 use crate::error::OAuthError;
 use crate::state::AppState;
 
@@ -31,7 +32,7 @@ pub struct Pending {
     pub state: Option<String>,
     pub scope: String,
     pub code_challenge: Option<String>,
-    pub app_id: Option<Uuid>,
+    pub app_id: Option<AppId>,
     pub csrf_token: String,
     pub user_id: Option<Uuid>,
     /// Unix seconds.
@@ -96,7 +97,7 @@ pub fn load(state: &AppState, request: &HttpRequest, slug: &str, tenant: Uuid) -
 /// Claims the request's one decision: of two concurrent decisions, only one gets `true`.
 pub async fn claim_decision(
     state: &AppState,
-    tenant: Uuid,
+    tenant: TenantId,
     pending: &Pending,
 ) -> Result<bool, OAuthError> {
     let taken = state

@@ -12,7 +12,7 @@ use crate::audit::{AuditAction, AuditEntry, Backlogged, Outcome};
 use crate::cache::TenantView;
 use crate::crypto::{constant_time_eq, hash_password, sha256_hex, verify_password};
 use crate::db;
-use crate::domain::parse_form;
+use crate::domain::{parse_form, UserId};
 use crate::oauth::authorization::{issue_code, Approval};
 use crate::routes::{read_limited, BodyError};
 use crate::state::AppState;
@@ -126,14 +126,14 @@ async fn login(
     // The address first: an address past its limit writes no per-username counter, so one
     // address cannot make grantd keep a counter for every name it invents.
     let address_bucket = format!("login-addr:{address}");
-    let Ok(per_address) = state.store.hit(tenant.model.id, &address_bucket, 60).await else {
+    let Ok(per_address) = state.store.hit(tenant.id(), &address_bucket, 60).await else {
         return unavailable();
     };
     let per_user = if per_address > ATTEMPTS_PER_ADDRESS {
         0
     } else {
         let user_bucket = format!("login-user:{}", sha256_hex(&username.to_lowercase()));
-        match state.store.hit(tenant.model.id, &user_bucket, 60).await {
+        match state.store.hit(tenant.id(), &user_bucket, 60).await {
             Ok(count) => count,
             Err(_) => return unavailable(),
         }
@@ -269,7 +269,7 @@ async fn decide(
             "The redirect URI is not registered for this application.",
         );
     };
-    match pending::claim_decision(state, tenant.model.id, &pending).await {
+    match pending::claim_decision(state, tenant.id(), &pending).await {
         Ok(true) => {}
         Ok(false) => {
             return error_page(
@@ -295,7 +295,7 @@ async fn decide(
         let approval = Approval {
             client_id: &pending.client_id,
             redirect_uri,
-            user_id,
+            user_id: UserId(user_id),
             scope: &pending.scope,
             code_challenge: pending.code_challenge.as_deref(),
             app_id: pending.app_id,
