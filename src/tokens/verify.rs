@@ -48,10 +48,11 @@ impl Verifier {
     /// The claims of `token` at `now` (unix seconds), with the `kid` that signed them.
     pub fn verify(&self, token: &str, now: i64) -> Result<(AccessClaims, String), JoseError> {
         let expected = self.expectations();
-        let kid = verify::kid(token, &expected)?;
-        let key = self.keys.get(&kid).ok_or(JoseError::UnknownKey)?;
-        let claims = verify::verify(token, key, &expected, now)?;
-        Ok((claims, kid))
+        let checked = verify::check(token, &expected)?;
+        let kid = checked.kid()?;
+        let key = self.keys.get(kid).ok_or(JoseError::UnknownKey)?;
+        let claims = verify::verify_checked(token, &checked, key, &expected, now)?;
+        Ok((claims, kid.to_owned()))
     }
 }
 

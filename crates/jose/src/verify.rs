@@ -61,6 +61,30 @@ pub fn header(token: &str, expected: &Expectations<'_>) -> Result<Header, JoseEr
     Ok(header)
 }
 
+/// What an acceptable header says, read once: the algorithm to verify with, and the `kid`
+/// that names the key.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+}
+
+impl Checked {
+    /// The `kid`, which the caller's keys are looked up by.
+    pub fn kid(&self) -> Result<&str, JoseError> {
+        self.kid.as_deref().ok_or(JoseError::NoKeyId)
+    }
+}
+
+/// The header of `token`, checked against `expected` and kept for [`verify_checked`].
+pub fn check(token: &str, expected: &Expectations<'_>) -> Result<Checked, JoseError> {
+    let header = header(token, expected)?;
+    Ok(Checked {
+        alg: header.alg,
+        kid: header.kid,
+    })
+}
+
 /// The `kid` of an acceptable header.
 pub fn kid(token: &str, expected: &Expectations<'_>) -> Result<String, JoseError> {
     header(token, expected)?.kid.ok_or(JoseError::NoKeyId)
@@ -73,8 +97,18 @@ pub fn verify<C: DeserializeOwned + TimeBound>(
     expected: &Expectations<'_>,
     now: i64,
 ) -> Result<C, JoseError> {
-    let alg = header(token, expected)?.alg;
-    let mut validation = Validation::new(alg);
+    verify_checked(token, &check(token, expected)?, key, expected, now)
+}
+
+/// [`verify`] for a token whose header [`check`] already read (to find the key).
+pub fn verify_checked<C: DeserializeOwned + TimeBound>(
+    token: &str,
+    checked: &Checked,
+    key: &DecodingKey,
+    expected: &Expectations<'_>,
+    now: i64,
+) -> Result<C, JoseError> {
+    let mut validation = Validation::new(checked.alg);
     validation.algorithms = expected.algorithms.to_vec();
     // Times are checked below against the injected clock, not jsonwebtoken's.
     validation.validate_exp = false;

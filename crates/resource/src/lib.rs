@@ -122,17 +122,18 @@ impl ResourceServer {
             &self.inner.audience,
             self.inner.leeway.as_secs() as i64,
         );
-        let kid = verify::kid_of(token, &expected)?;
+        let checked = verify::check(token, &expected)?;
+        let kid = checked.kid.as_deref().unwrap_or_default();
         let key = self
             .inner
             .keys
-            .key(&kid, Instant::now(), || self.inner.remote.fetch_jwks())
+            .key(kid, Instant::now(), || self.inner.remote.fetch_jwks())
             .await
             .map_err(verify::refusal)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let claims = verify::decode(token, &key, &expected, now)?;
+        let claims = verify::decode(token, &checked, &key, &expected, now)?;
         if let Some(credentials) = &self.inner.introspection {
             if !self.inner.remote.introspect(token, credentials).await? {
                 return Err(TokenError::Revoked);

@@ -3,7 +3,7 @@
 //! signature verifies with a key of the issuer's JWKS, `iss` is the issuer, `aud` is this
 //! resource server, and `exp` has not passed (with a small leeway for clock skew). This module
 //! only says which rules apply and words each refusal as the RFC 6750 description apps see.
-use grantd_jose::verify::{self, Expectations};
+use grantd_jose::verify::{self, Checked, Expectations};
 use grantd_jose::{Algorithm, DecodingKey, JoseError, TimeBound};
 
 use crate::{Claims, TokenError};
@@ -33,22 +33,25 @@ pub(crate) fn expectations<'a>(
     }
 }
 
-/// The `kid` of a token whose header is acceptable.
-pub(crate) fn kid_of(token: &str, expected: &Expectations<'_>) -> Result<String, TokenError> {
+/// The header of a token whose header is acceptable; it names the key by its `kid`.
+pub(crate) fn check(token: &str, expected: &Expectations<'_>) -> Result<Checked, TokenError> {
     if token.is_empty() {
         return Err(TokenError::Missing);
     }
-    verify::kid(token, expected).map_err(refusal)
+    let checked = verify::check(token, expected).map_err(refusal)?;
+    checked.kid().map_err(refusal)?;
+    Ok(checked)
 }
 
 /// Verifies the signature with `key` and the claims against `expected` at `now` (unix seconds).
 pub(crate) fn decode(
     token: &str,
+    checked: &Checked,
     key: &DecodingKey,
     expected: &Expectations<'_>,
     now: i64,
 ) -> Result<Claims, TokenError> {
-    verify::verify(token, key, expected, now).map_err(refusal)
+    verify::verify_checked(token, checked, key, expected, now).map_err(refusal)
 }
 
 /// The RFC 6750 refusal for a rule that failed.
@@ -100,15 +103,20 @@ mod tests {
         (token, public_key(&jwk).unwrap().key)
     }
 
-    fn check(token: &str, key: &DecodingKey) -> Result<Claims, TokenError> {
-        decode(token, key, &expectations(ISS, AUD, 30), NOW)
+    fn verified(token: &str, key: &DecodingKey) -> Result<Claims, TokenError> {
+        let expected = expectations(ISS, AUD, 30);
+        decode(token, &check(token, &expected)?, key, &expected, NOW)
+    }
+
+    fn kid_of(token: &str, expected: &Expectations<'_>) -> Result<String, TokenError> {
+        check(token, expected).map(|checked| checked.kid.unwrap_or_default())
     }
 
     #[test]
     fn a_token_for_this_audience_verifies_into_the_wire_claims() {
         let (token, key) = signed(&claims(AUD, NOW + 300));
         assert_eq!(kid_of(&token, &expectations(ISS, AUD, 30)).unwrap(), "k1");
-        let claims = check(&token, &key).unwrap();
+        let claims = verified(&token, &key).unwrap();
         assert_eq!(
             (claims.aud.as_str(), claims.app_id.as_deref()),
             (AUD, Some("a"))
@@ -118,23 +126,23 @@ mod tests {
     #[test]
     fn each_refusal_reads_as_its_rfc_6750_description() {
         let (expired, key) = signed(&claims(AUD, NOW - 30));
-        assert_eq!(check(&expired, &key), Err(TokenError::Expired));
+        assert_eq!(verified(&expired, &key), Err(TokenError::Expired));
         let (other_audience, key) = signed(&claims(ISS, NOW + 300));
         assert_eq!(
-            check(&other_audience, &key),
+            verified(&other_audience, &key),
             Err(TokenError::Invalid("the token is for another audience"))
         );
         let mut foreign = claims(AUD, NOW + 300);
         foreign["iss"] = json!("https://as.example/t/other");
         let (foreign, key) = signed(&foreign);
         assert_eq!(
-            check(&foreign, &key),
+            verified(&foreign, &key),
             Err(TokenError::Invalid("the token is of another issuer"))
         );
         let (forged, _) = signed(&claims(AUD, NOW - 3600));
         let (_, other_key) = signed(&claims(AUD, NOW));
         assert_eq!(
-            check(&forged, &other_key),
+            verified(&forged, &other_key),
             Err(TokenError::Invalid("bad signature"))
         );
     }
