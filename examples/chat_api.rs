@@ -15,6 +15,7 @@
 //! exchange → short-lived token → API call → revocation → 401.
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use grantd_resource::wire::KeyContext as KeyContextAnswer;
 use grantd_resource::{BearerError, BearerToken, ResourceServer};
 use serde_json::{json, Value};
 
@@ -50,24 +51,27 @@ async fn chat_messages(
         .unwrap_or_default();
     // The key context also tells whether the token is still active: a revoked token stops here.
     let context = match resolve(&key_context, &raw).await {
-        Ok(context) if context["active"] == true => context,
+        Ok(KeyContextAnswer {
+            context: Some(context),
+            ..
+        }) => context,
         Ok(_) => return Ok(unauthorized("the token is no longer active")),
         Err(_) => {
             return Ok(HttpResponse::ServiceUnavailable()
                 .json(json!({"error": "temporarily_unavailable"})))
         }
     };
-    let profile = context["credential_profile"]["name"].clone();
-    // A real app would now call its model provider with context["credential_profile"]["secret"].
+    // A real app would now call its model provider with the profile's secret.
+    let profile = context.credential_profile.map(|p| p.name);
     Ok(HttpResponse::Ok().json(json!({
         "answer": format!("echo: {}", body.get("query").and_then(Value::as_str).unwrap_or("")),
-        "app_id": context["app_id"],
-        "caller": {"sub": context["sub"], "client_id": context["client_id"]},
+        "app_id": context.app_id,
+        "caller": {"sub": context.sub, "client_id": context.client_id},
         "credential_profile": profile,
     })))
 }
 
-async fn resolve(key_context: &KeyContext, token: &str) -> reqwest::Result<Value> {
+async fn resolve(key_context: &KeyContext, token: &str) -> reqwest::Result<KeyContextAnswer> {
     key_context
         .http
         .post(&key_context.endpoint)

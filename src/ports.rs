@@ -24,11 +24,7 @@ pub struct ApiKeyRecord {
 }
 
 /// A credential profile with its secret opened, for the key-context answer only.
-pub struct CredentialProfileSecret {
-    pub name: String,
-    pub provider: String,
-    pub secret: String,
-}
+pub use grantd_resource::wire::CredentialProfile as CredentialProfileSecret;
 
 /// Look-ups of what the database holds, each as of at most a moment ago (cached).
 #[async_trait]

@@ -1,5 +1,6 @@
 //! `POST {issuer}/introspect` (RFC 7662): `oauth::introspection` decides, this shapes the answer.
 use actix_web::HttpResponse;
+use grantd_resource::wire;
 use serde_json::{json, Value};
 
 use super::oauth_form::{no_store, token_parameter, Callers, Endpoint};
@@ -19,21 +20,27 @@ impl Endpoint for Introspect {
         let token = token_parameter(&fields)?;
         let hint = fields.get("token_type_hint").map(String::as_str);
         let body = match introspection::introspect(call, token, hint).await? {
-            Introspection::Inactive => json!({"active": false}),
-            Introspection::AccessToken(claims) => access_answer(&claims)?,
+            Introspection::Inactive => json!(wire::Introspection {
+                active: false,
+                token_type: None,
+                claims: None,
+            }),
+            Introspection::AccessToken(claims) => access_answer(*claims)?,
             Introspection::RefreshToken(found) => refresh_answer(call, found),
         };
         Ok(no_store().json(body))
     }
 }
 
-fn access_answer(claims: &AccessClaims) -> Result<Value, OAuthError> {
-    // The wire claims only: provenance links are revocation bookkeeping, not claims a resource
-    // server needs.
-    let mut body = serde_json::to_value(&claims.wire).map_err(anyhow::Error::from)?;
-    body["active"] = json!(true);
-    body["token_type"] = json!(SenderConstraint::of(claims).token_type());
-    Ok(body)
+fn access_answer(claims: AccessClaims) -> Result<Value, OAuthError> {
+    let answer = wire::Introspection {
+        active: true,
+        token_type: Some(SenderConstraint::of(&claims).token_type().to_owned()),
+        // The wire claims only: provenance links are revocation bookkeeping, not claims a
+        // resource server needs.
+        claims: Some(claims.wire),
+    };
+    Ok(serde_json::to_value(answer).map_err(anyhow::Error::from)?)
 }
 
 /// A refresh token, for the client it was issued to only: its family's user, the scope a refresh

@@ -1,6 +1,6 @@
 //! `POST {issuer}/key-context`: `oauth::key_context` decides, this shapes the answer.
 use actix_web::HttpResponse;
-use serde_json::json;
+use grantd_resource::wire::{self, ActiveKeyContext};
 
 use super::oauth_form::{no_store, token_parameter, Callers, Endpoint};
 use crate::domain::Form;
@@ -16,24 +16,28 @@ impl Endpoint for KeyContext {
     async fn answer(call: &ClientCall<'_>, fields: Form) -> Result<HttpResponse, OAuthError> {
         may_ask(call.client)?;
         let token = token_parameter(&fields)?;
-        let body = match resolve(call, token).await? {
-            Resolved::Inactive => json!({"active": false}),
+        let context = match resolve(call, token).await? {
+            Resolved::Inactive => None,
             Resolved::Active {
                 claims,
                 app_id,
                 profile,
-            } => json!({
-                "active": true,
-                "tid": claims.tid,
-                "app_id": app_id,
-                "sub": claims.sub,
-                "client_id": claims.client_id,
-                "scope": claims.scope,
-                "exp": claims.exp,
-                "credential_profile": profile.map(|p| json!({
-                    "name": p.name, "provider": p.provider, "secret": p.secret,
-                })),
-            }),
+            } => {
+                let claims = claims.wire;
+                Some(ActiveKeyContext {
+                    tid: claims.tid,
+                    app_id: app_id.to_string(),
+                    sub: claims.sub,
+                    client_id: claims.client_id,
+                    scope: claims.scope,
+                    exp: claims.exp,
+                    credential_profile: profile,
+                })
+            }
+        };
+        let body = wire::KeyContext {
+            active: context.is_some(),
+            context,
         };
         Ok(no_store().json(body))
     }

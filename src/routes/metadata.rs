@@ -4,6 +4,7 @@
 //! requires only beside `private_key_jwt` or `client_secret_jwt`, is left out while neither
 //! exists: an empty list tells a client nothing it can use.
 use actix_web::{web, HttpResponse};
+use grantd_resource::wire::Metadata;
 
 use crate::client_auth::AuthMethod;
 use crate::error::AdminError;
@@ -28,29 +29,30 @@ pub async fn metadata(
     // Revocation, like the token endpoint, takes public clients (RFC 7009 §2.1); introspection
     // answers only clients that prove who they are, so `none` is not listed for it (§2 of
     // RFC 8414 lists what works at each endpoint).
-    let methods = AuthMethod::ALL.map(AuthMethod::as_str);
-    let authenticating: Vec<&str> = AuthMethod::ALL
-        .into_iter()
-        .filter(|m| m.authenticates())
-        .map(AuthMethod::as_str)
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "issuer": issuer,
-        "token_endpoint": format!("{issuer}/token"),
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "jwks_uri": format!("{issuer}/jwks.json"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "introspection_endpoint": format!("{issuer}/introspect"),
-        "key_context_endpoint": format!("{issuer}/key-context"),
-        "grant_types_supported": GRANT_TYPES,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "scopes_supported": scopes,
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": methods,
-        "revocation_endpoint_auth_methods_supported": methods,
-        "introspection_endpoint_auth_methods_supported": authenticating,
-        "authorization_response_iss_parameter_supported": true,
-        "service_documentation": format!("{}/docs", state.public_url),
-    })))
+    let names = |methods: &mut dyn Iterator<Item = AuthMethod>| -> Vec<String> {
+        methods.map(|m| m.as_str().to_owned()).collect()
+    };
+    let methods = names(&mut AuthMethod::ALL.into_iter());
+    let authenticating = names(&mut AuthMethod::ALL.into_iter().filter(|m| m.authenticates()));
+    let endpoint = |path: &str| Some(format!("{issuer}/{path}"));
+    let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
+    Ok(HttpResponse::Ok().json(Metadata {
+        issuer: issuer.clone(),
+        token_endpoint: endpoint("token"),
+        authorization_endpoint: endpoint("authorize"),
+        jwks_uri: endpoint("jwks.json"),
+        revocation_endpoint: endpoint("revoke"),
+        introspection_endpoint: endpoint("introspect"),
+        key_context_endpoint: endpoint("key-context"),
+        grant_types_supported: strings(&GRANT_TYPES),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query"]),
+        scopes_supported: scopes.into_iter().cloned().collect(),
+        code_challenge_methods_supported: strings(&["S256"]),
+        token_endpoint_auth_methods_supported: methods.clone(),
+        revocation_endpoint_auth_methods_supported: methods,
+        introspection_endpoint_auth_methods_supported: authenticating,
+        authorization_response_iss_parameter_supported: true,
+        service_documentation: Some(format!("{}/docs", state.public_url)),
+    }))
 }

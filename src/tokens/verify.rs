@@ -2,7 +2,7 @@
 //! grantd-jose: ES256 only, `typ` `at+jwt`, `iss` the tenant, `sub` and `aud` present, and no
 //! leeway on `exp` (grantd is the issuer's own clock). The audience is checked by each caller,
 //! per client.
-use grantd_jose::verify::{self, Expectations};
+use grantd_jose::verify::{Expectations, Rules};
 use grantd_jose::{Algorithm, JoseError, KeySet, TimeBound};
 
 use super::AccessClaims;
@@ -13,11 +13,10 @@ impl TimeBound for AccessClaims {
     }
 }
 
-/// The verification keys of one tenant, by `kid`.
-#[derive(Default)]
+/// The verification keys of one tenant, by `kid`, and the rules its tokens follow.
 pub struct Verifier {
     keys: KeySet,
-    issuer: String,
+    rules: Rules,
 }
 
 impl Verifier {
@@ -28,30 +27,23 @@ impl Verifier {
             tracing::error!(issuer, %error, "the tenant's published keys are unusable");
             KeySet::default()
         });
-        Self {
-            keys,
-            issuer: issuer.to_owned(),
-        }
-    }
-
-    fn expectations(&self) -> Expectations<'_> {
-        Expectations {
+        let rules = Rules::new(&Expectations {
             algorithms: &[Algorithm::ES256],
             types: &["at+jwt"],
-            issuer: &self.issuer,
+            issuer,
             audience: None,
             required: &["sub", "aud"],
             leeway_secs: 0,
-        }
+        });
+        Self { keys, rules }
     }
 
     /// The claims of `token` at `now` (unix seconds), with the `kid` that signed them.
     pub fn verify(&self, token: &str, now: i64) -> Result<(AccessClaims, String), JoseError> {
-        let expected = self.expectations();
-        let checked = verify::check(token, &expected)?;
+        let checked = self.rules.check(token)?;
         let kid = checked.kid()?;
         let key = self.keys.get(kid).ok_or(JoseError::UnknownKey)?;
-        let claims = verify::verify_checked(token, &checked, key, &expected, now)?;
+        let claims = self.rules.verify_checked(token, &checked, key, now)?;
         Ok((claims, kid.to_owned()))
     }
 }

@@ -38,29 +38,6 @@ pub struct Expectations<'a> {
     pub leeway_secs: i64,
 }
 
-/// The header of `token` if it satisfies `expected`'s algorithm and type rules.
-pub fn header(token: &str, expected: &Expectations<'_>) -> Result<Header, JoseError> {
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-        return Err(JoseError::Malformed);
-    }
-    let header = jsonwebtoken::decode_header(token).map_err(|e| JoseError::from(e.kind()))?;
-    if !expected.algorithms.contains(&header.alg) {
-        return Err(JoseError::UnsupportedAlgorithm);
-    }
-    if !expected.types.is_empty() {
-        let typ = header
-            .typ
-            .as_deref()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let bare = typ.strip_prefix("application/").unwrap_or(&typ);
-        if !expected.types.iter().any(|t| t.eq_ignore_ascii_case(bare)) {
-            return Err(JoseError::WrongType);
-        }
-    }
-    Ok(header)
-}
-
 /// What an acceptable header says, read once: the algorithm to verify with, and the `kid`
 /// that names the key.
 #[derive(Debug, Clone)]
@@ -76,18 +53,133 @@ impl Checked {
     }
 }
 
-/// The header of `token`, checked against `expected` and kept for [`verify_checked`].
-pub fn check(token: &str, expected: &Expectations<'_>) -> Result<Checked, JoseError> {
-    let header = header(token, expected)?;
-    Ok(Checked {
-        alg: header.alg,
-        kid: header.kid,
-    })
+/// [`Expectations`] made ready once for many tokens (a verifier on a hot path keeps one).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// One validation per allowed algorithm: jsonwebtoken wants every algorithm of a
+    /// validation to be of the key's family, so an allow-list mixing EC and RSA is split.
+    validations: Vec<(Algorithm, Validation)>,
+    /// Lower-case, without `application/`.
+    types: Vec<String>,
+    leeway_secs: i64,
 }
 
-/// The `kid` of an acceptable header.
+impl Rules {
+    pub fn new(expected: &Expectations<'_>) -> Self {
+        let mut required = vec!["exp", "iss"];
+        required.extend_from_slice(expected.required);
+        let validations = expected
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                let mut validation = Validation::new(alg);
+                // Times are checked against the injected clock, not jsonwebtoken's.
+                validation.validate_exp = false;
+                validation.validate_nbf = false;
+                match expected.audience {
+                    Some(audience) => validation.set_audience(&[audience]),
+                    None => validation.validate_aud = false,
+                }
+                validation.set_issuer(&[expected.issuer]);
+                validation.set_required_spec_claims(&required);
+                (alg, validation)
+            })
+            .collect();
+        let types = expected
+            .types
+            .iter()
+            .map(|t| {
+                let t = t.to_ascii_lowercase();
+                t.strip_prefix("application/").unwrap_or(&t).to_owned()
+            })
+            .collect();
+        Self {
+            validations,
+            types,
+            leeway_secs: expected.leeway_secs,
+        }
+    }
+
+    /// The header of `token` if it satisfies the algorithm and type rules.
+    pub fn header(&self, token: &str) -> Result<Header, JoseError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(JoseError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|e| JoseError::from(e.kind()))?;
+        if !self.validations.iter().any(|(alg, _)| *alg == header.alg) {
+            return Err(JoseError::UnsupportedAlgorithm);
+        }
+        if !self.types.is_empty() {
+            let typ = header
+                .typ
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let bare = typ.strip_prefix("application/").unwrap_or(&typ);
+            if !self.types.iter().any(|t| t == bare) {
+                return Err(JoseError::WrongType);
+            }
+        }
+        Ok(header)
+    }
+
+    /// The header of `token`, checked and kept for [`Rules::verify_checked`].
+    pub fn check(&self, token: &str) -> Result<Checked, JoseError> {
+        let header = self.header(token)?;
+        Ok(Checked {
+            alg: header.alg,
+            kid: header.kid,
+        })
+    }
+
+    /// The claims of `token`, verified with `key` at `now` (unix seconds).
+    pub fn verify<C: DeserializeOwned + TimeBound>(
+        &self,
+        token: &str,
+        key: &DecodingKey,
+        now: i64,
+    ) -> Result<C, JoseError> {
+        self.verify_checked(token, &self.check(token)?, key, now)
+    }
+
+    /// [`Rules::verify`] for a token whose header [`Rules::check`] already read (to find the key).
+    pub fn verify_checked<C: DeserializeOwned + TimeBound>(
+        &self,
+        token: &str,
+        checked: &Checked,
+        key: &DecodingKey,
+        now: i64,
+    ) -> Result<C, JoseError> {
+        let validation = self
+            .validations
+            .iter()
+            .find(|(alg, _)| *alg == checked.alg)
+            .map(|(_, validation)| validation)
+            .ok_or(JoseError::UnsupportedAlgorithm)?;
+        let claims = jsonwebtoken::decode::<C>(token, key, validation)
+            .map_err(|e| JoseError::from(e.kind()))?
+            .claims;
+        let leeway = self.leeway_secs;
+        // RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
+        if now >= claims.expires_at().saturating_add(leeway) {
+            return Err(JoseError::Expired);
+        }
+        if claims
+            .not_before()
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
+            return Err(JoseError::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+/// The `kid` of an acceptable header (for one token; a verifier keeps [`Rules`]).
 pub fn kid(token: &str, expected: &Expectations<'_>) -> Result<String, JoseError> {
-    header(token, expected)?.kid.ok_or(JoseError::NoKeyId)
+    Rules::new(expected)
+        .header(token)?
+        .kid
+        .ok_or(JoseError::NoKeyId)
 }
 
 /// The claims of `token`, verified with `key` against `expected` at `now` (unix seconds).
@@ -97,45 +189,7 @@ pub fn verify<C: DeserializeOwned + TimeBound>(
     expected: &Expectations<'_>,
     now: i64,
 ) -> Result<C, JoseError> {
-    verify_checked(token, &check(token, expected)?, key, expected, now)
-}
-
-/// [`verify`] for a token whose header [`check`] already read (to find the key).
-pub fn verify_checked<C: DeserializeOwned + TimeBound>(
-    token: &str,
-    checked: &Checked,
-    key: &DecodingKey,
-    expected: &Expectations<'_>,
-    now: i64,
-) -> Result<C, JoseError> {
-    let mut validation = Validation::new(checked.alg);
-    validation.algorithms = expected.algorithms.to_vec();
-    // Times are checked below against the injected clock, not jsonwebtoken's.
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    match expected.audience {
-        Some(audience) => validation.set_audience(&[audience]),
-        None => validation.validate_aud = false,
-    }
-    validation.set_issuer(&[expected.issuer]);
-    let mut required = vec!["exp", "iss"];
-    required.extend_from_slice(expected.required);
-    validation.set_required_spec_claims(&required);
-    let claims = jsonwebtoken::decode::<C>(token, key, &validation)
-        .map_err(|e| JoseError::from(e.kind()))?
-        .claims;
-    let leeway = expected.leeway_secs;
-    // RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
-    if now >= claims.expires_at().saturating_add(leeway) {
-        return Err(JoseError::Expired);
-    }
-    if claims
-        .not_before()
-        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
-    {
-        return Err(JoseError::NotYetValid);
-    }
-    Ok(claims)
+    Rules::new(expected).verify(token, key, now)
 }
 
 #[cfg(test)]
@@ -326,5 +380,19 @@ mod tests {
             ..EXPECTED
         };
         assert!(verify::<Claims>(&token, &hmac, &loose, NOW).is_err());
+    }
+
+    #[test]
+    fn an_allow_list_mixing_key_families_verifies_each_with_its_own() {
+        let (token, key) = signed(&claims(NOW + 300));
+        let mixed = Expectations {
+            algorithms: &[Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA],
+            ..EXPECTED
+        };
+        let rules = Rules::new(&mixed);
+        let checked = rules.check(&token).unwrap();
+        assert_eq!(checked.alg, Algorithm::ES256);
+        let verified: Claims = rules.verify_checked(&token, &checked, &key, NOW).unwrap();
+        assert_eq!(verified.aud, AUD);
     }
 }

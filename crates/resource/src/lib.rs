@@ -53,6 +53,7 @@ pub use error::{BearerError, TokenError};
 pub use extract::BearerToken;
 pub use wire::{Actor, Claims, Confirmation};
 
+use grantd_jose::verify::Rules;
 use grantd_jose::JwksCache;
 use remote::{Credentials, Remote};
 
@@ -67,7 +68,7 @@ struct Inner {
     issuer: String,
     audience: String,
     realm: Arc<str>,
-    leeway: Duration,
+    rules: Rules,
     introspection: Option<Credentials>,
     remote: Remote,
     keys: JwksCache,
@@ -117,12 +118,7 @@ impl ResourceServer {
 
     /// Verifies `token` (the bare JWT, without `Bearer `) now.
     pub async fn verify(&self, token: &str) -> Result<BearerToken, TokenError> {
-        let expected = verify::expectations(
-            &self.inner.issuer,
-            &self.inner.audience,
-            self.inner.leeway.as_secs() as i64,
-        );
-        let checked = verify::check(token, &expected)?;
+        let checked = verify::check(token, &self.inner.rules)?;
         let kid = checked.kid.as_deref().unwrap_or_default();
         let key = self
             .inner
@@ -133,7 +129,7 @@ impl ResourceServer {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let claims = verify::decode(token, &checked, &key, &expected, now)?;
+        let claims = verify::decode(token, &checked, &key, &self.inner.rules, now)?;
         if let Some(credentials) = &self.inner.introspection {
             if !self.inner.remote.introspect(token, credentials).await? {
                 return Err(TokenError::Revoked);
@@ -223,10 +219,10 @@ impl ResourceServerBuilder {
                     metadata: tokio::sync::OnceCell::new(),
                 },
                 keys: JwksCache::new(self.refetch_interval),
+                rules: verify::rules(&self.issuer, &self.audience, self.leeway.as_secs() as i64),
                 issuer: self.issuer,
                 audience: self.audience,
                 realm: realm.into(),
-                leeway: self.leeway,
                 introspection: self.introspection,
             }),
         })

@@ -6,24 +6,16 @@
 //! answer is [`TokenError::Unavailable`]: the caller fails closed.
 use std::time::Duration;
 
+use crate::wire::{Introspection, Metadata};
+use crate::TokenError;
 use grantd_jose::fetch::{self, get_document};
 use grantd_jose::{Fetched, JoseError};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-
-use crate::TokenError;
 
 /// The confidential client the resource server introspects as.
 pub(crate) struct Credentials {
     pub client_id: String,
     pub client_secret: SecretString,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Metadata {
-    issuer: String,
-    jwks_uri: Option<String>,
-    introspection_endpoint: Option<String>,
 }
 
 pub(crate) struct Remote {
@@ -114,11 +106,7 @@ impl Remote {
             tracing::error!(status = status.as_u16(), "introspection refused to answer");
             return Err(TokenError::Unavailable);
         }
-        #[derive(Deserialize)]
-        struct Answer {
-            active: bool,
-        }
-        let answer: Answer = response.json().await.map_err(|e| {
+        let answer: Introspection = response.json().await.map_err(|e| {
             tracing::warn!(error = %e, "introspection answered no RFC 7662 response");
             TokenError::Unavailable
         })?;

@@ -3,7 +3,7 @@
 //! signature verifies with a key of the issuer's JWKS, `iss` is the issuer, `aud` is this
 //! resource server, and `exp` has not passed (with a small leeway for clock skew). This module
 //! only says which rules apply and words each refusal as the RFC 6750 description apps see.
-use grantd_jose::verify::{self, Checked, Expectations};
+use grantd_jose::verify::{Checked, Expectations, Rules};
 use grantd_jose::{Algorithm, DecodingKey, JoseError, TimeBound};
 
 use crate::{Claims, TokenError};
@@ -18,40 +18,38 @@ impl TimeBound for Claims {
 }
 
 /// The rules for access tokens of `issuer` meant for `audience`.
-pub(crate) fn expectations<'a>(
-    issuer: &'a str,
-    audience: &'a str,
-    leeway_secs: i64,
-) -> Expectations<'a> {
-    Expectations {
+pub(crate) fn rules(issuer: &str, audience: &str, leeway_secs: i64) -> Rules {
+    Rules::new(&Expectations {
         algorithms: &[Algorithm::ES256],
         types: &["at+jwt"],
         issuer,
         audience: Some(audience),
         required: &["sub", "aud"],
         leeway_secs,
-    }
+    })
 }
 
 /// The header of a token whose header is acceptable; it names the key by its `kid`.
-pub(crate) fn check(token: &str, expected: &Expectations<'_>) -> Result<Checked, TokenError> {
+pub(crate) fn check(token: &str, rules: &Rules) -> Result<Checked, TokenError> {
     if token.is_empty() {
         return Err(TokenError::Missing);
     }
-    let checked = verify::check(token, expected).map_err(refusal)?;
+    let checked = rules.check(token).map_err(refusal)?;
     checked.kid().map_err(refusal)?;
     Ok(checked)
 }
 
-/// Verifies the signature with `key` and the claims against `expected` at `now` (unix seconds).
+/// Verifies the signature with `key` and the claims at `now` (unix seconds).
 pub(crate) fn decode(
     token: &str,
     checked: &Checked,
     key: &DecodingKey,
-    expected: &Expectations<'_>,
+    rules: &Rules,
     now: i64,
 ) -> Result<Claims, TokenError> {
-    verify::verify_checked(token, checked, key, expected, now).map_err(refusal)
+    rules
+        .verify_checked(token, checked, key, now)
+        .map_err(refusal)
 }
 
 /// The RFC 6750 refusal for a rule that failed.
@@ -104,18 +102,18 @@ mod tests {
     }
 
     fn verified(token: &str, key: &DecodingKey) -> Result<Claims, TokenError> {
-        let expected = expectations(ISS, AUD, 30);
-        decode(token, &check(token, &expected)?, key, &expected, NOW)
+        let rules = rules(ISS, AUD, 30);
+        decode(token, &check(token, &rules)?, key, &rules, NOW)
     }
 
-    fn kid_of(token: &str, expected: &Expectations<'_>) -> Result<String, TokenError> {
-        check(token, expected).map(|checked| checked.kid.unwrap_or_default())
+    fn kid_of(token: &str, rules: &Rules) -> Result<String, TokenError> {
+        check(token, rules).map(|checked| checked.kid.unwrap_or_default())
     }
 
     #[test]
     fn a_token_for_this_audience_verifies_into_the_wire_claims() {
         let (token, key) = signed(&claims(AUD, NOW + 300));
-        assert_eq!(kid_of(&token, &expectations(ISS, AUD, 30)).unwrap(), "k1");
+        assert_eq!(kid_of(&token, &rules(ISS, AUD, 30)).unwrap(), "k1");
         let claims = verified(&token, &key).unwrap();
         assert_eq!(
             (claims.aud.as_str(), claims.app_id.as_deref()),
@@ -149,7 +147,7 @@ mod tests {
 
     #[test]
     fn headers_other_than_es256_at_jwt_are_refused() {
-        let expected = expectations(ISS, AUD, 30);
+        let expected = rules(ISS, AUD, 30);
         let token = |header: serde_json::Value| {
             format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header.to_string()))
         };

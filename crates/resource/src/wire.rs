@@ -1,7 +1,10 @@
-//! The claims of a grantd access token, shared by the server that writes them and the kit that
-//! reads them: those of RFC 9068 §2.2 and grantd's `tid`, `app_id`, `cred_profile`, `act`
-//! (RFC 8693 §4.1) and `cnf` (RFC 7800 §3.1). The server's own bookkeeping claims live beside
-//! these on its side and are ignored here, so that this type stays stable for apps.
+//! What grantd writes and apps read, in one place shared by the server and the kit: the claims
+//! of an access token (RFC 9068 §2.2 and grantd's `tid`, `app_id`, `cred_profile`, `act`
+//! (RFC 8693 §4.1) and `cnf` (RFC 7800 §3.1)), the RFC 8414 metadata, the RFC 7662 answer about
+//! an access token, and the key-context answer. The server's own bookkeeping claims live beside
+//! these on its side and are ignored here, so that these types stay stable for apps.
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +80,88 @@ pub struct Confirmation {
     pub jkt: Option<String>,
 }
 
+/// RFC 8414 authorization server metadata, as a grantd tenant publishes it. Reading another
+/// issuer's document, what it leaves out is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metadata {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// grantd's own endpoint (see the contract's "Key context").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_context_endpoint: Option<String>,
+    pub grant_types_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 9207.
+    pub authorization_response_iss_parameter_supported: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_documentation: Option<String>,
+}
+
+/// An RFC 7662 answer about an access token: `{"active": false}`, or its claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Introspection {
+    pub active: bool,
+    /// `Bearer`, or the sender constraint's type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Claims>,
+}
+
+/// The key-context answer: `{"active": false}`, or who the caller is for this app and which
+/// credential profile its runs must use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyContext {
+    pub active: bool,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ActiveKeyContext>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveKeyContext {
+    pub tid: String,
+    pub app_id: String,
+    pub sub: String,
+    pub client_id: String,
+    pub scope: Option<String>,
+    pub exp: i64,
+    pub credential_profile: Option<CredentialProfile>,
+}
+
+/// A provider credential, opened for the app's backend.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialProfile {
+    pub name: String,
+    pub provider: String,
+    pub secret: String,
+}
+
+impl fmt::Debug for CredentialProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialProfile")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +186,48 @@ mod tests {
             serde_json::to_value(&act).unwrap(),
             serde_json::json!({"sub": "b", "act": {"sub": "a"}})
         );
+    }
+
+    #[test]
+    fn an_inactive_answer_is_only_active_false_and_reads_back() {
+        let inactive = Introspection {
+            active: false,
+            token_type: None,
+            claims: None,
+        };
+        let text = serde_json::to_string(&inactive).unwrap();
+        assert_eq!(text, r#"{"active":false}"#);
+        assert_eq!(
+            serde_json::from_str::<Introspection>(&text).unwrap(),
+            inactive
+        );
+        let refresh = r#"{"active":true,"token_type":"refresh_token","client_id":"c","sub":"u"}"#;
+        let read: Introspection = serde_json::from_str(refresh).unwrap();
+        assert_eq!((read.active, read.claims), (true, None));
+    }
+
+    #[test]
+    fn a_key_context_shows_its_nulls_and_never_debugs_its_secret() {
+        let answer = KeyContext {
+            active: true,
+            context: Some(ActiveKeyContext {
+                tid: "t".into(),
+                app_id: "a".into(),
+                sub: "s".into(),
+                client_id: "c".into(),
+                scope: None,
+                exp: 1,
+                credential_profile: Some(CredentialProfile {
+                    name: "openai".into(),
+                    provider: "openai".into(),
+                    secret: "sk-live".into(),
+                }),
+            }),
+        };
+        let value = serde_json::to_value(&answer).unwrap();
+        assert_eq!(value["scope"], serde_json::Value::Null);
+        assert!(value.as_object().unwrap().contains_key("scope"));
+        assert_eq!(value["credential_profile"]["secret"], "sk-live");
+        assert!(!format!("{answer:?}").contains("sk-live"));
     }
 }
