@@ -20,8 +20,8 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// The verifier for `issuer`'s published `jwks`; a key grantd cannot read is left out (and
-    /// logged), so that the others still verify.
+    /// The verifier for `issuer`'s published `jwks`. Keys it cannot use are skipped; a set with
+    /// private key material (which grantd never publishes) verifies nothing, loudly.
     pub fn new(issuer: &str, jwks: &[serde_json::Value]) -> Self {
         let keys = KeySet::from_jwks(jwks).unwrap_or_else(|error| {
             tracing::error!(issuer, %error, "the tenant's published keys are unusable");
