@@ -29,11 +29,12 @@ pub async fn metadata(
     // Revocation, like the token endpoint, takes public clients (RFC 7009 §2.1); introspection
     // answers only clients that prove who they are, so `none` is not listed for it (§2 of
     // RFC 8414 lists what works at each endpoint).
-    let names = |methods: &mut dyn Iterator<Item = AuthMethod>| -> Vec<String> {
-        methods.map(|m| m.as_str().to_owned()).collect()
-    };
-    let methods = names(&mut AuthMethod::ALL.into_iter());
-    let authenticating = names(&mut AuthMethod::ALL.into_iter().filter(|m| m.authenticates()));
+    let methods: Vec<String> = AuthMethod::ALL.map(|m| m.as_str().to_owned()).into();
+    let authenticating = AuthMethod::ALL
+        .into_iter()
+        .filter(|m| m.authenticates())
+        .map(|m| m.as_str().to_owned())
+        .collect();
     let endpoint = |path: &str| Some(format!("{issuer}/{path}"));
     let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
     Ok(HttpResponse::Ok().json(Metadata {
