@@ -85,14 +85,7 @@ impl Rules {
                 (alg, validation)
             })
             .collect();
-        let types = expected
-            .types
-            .iter()
-            .map(|t| {
-                let t = t.to_ascii_lowercase();
-                t.strip_prefix("application/").unwrap_or(&t).to_owned()
-            })
-            .collect();
+        let types = expected.types.iter().map(|t| bare_media_type(t)).collect();
         Self {
             validations,
             types,
@@ -101,7 +94,7 @@ impl Rules {
     }
 
     /// The header of `token` if it satisfies the algorithm and type rules.
-    pub fn header(&self, token: &str) -> Result<Header, JoseError> {
+    fn header(&self, token: &str) -> Result<Header, JoseError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(JoseError::Malformed);
         }
@@ -110,13 +103,8 @@ impl Rules {
             return Err(JoseError::UnsupportedAlgorithm);
         }
         if !self.types.is_empty() {
-            let typ = header
-                .typ
-                .as_deref()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let bare = typ.strip_prefix("application/").unwrap_or(&typ);
-            if !self.types.iter().any(|t| t == bare) {
+            let typ = bare_media_type(header.typ.as_deref().unwrap_or_default());
+            if !self.types.contains(&typ) {
                 return Err(JoseError::WrongType);
             }
         }
@@ -174,22 +162,13 @@ impl Rules {
     }
 }
 
-/// The `kid` of an acceptable header (for one token; a verifier keeps [`Rules`]).
-pub fn kid(token: &str, expected: &Expectations<'_>) -> Result<String, JoseError> {
-    Rules::new(expected)
-        .header(token)?
-        .kid
-        .ok_or(JoseError::NoKeyId)
-}
-
-/// The claims of `token`, verified with `key` against `expected` at `now` (unix seconds).
-pub fn verify<C: DeserializeOwned + TimeBound>(
-    token: &str,
-    key: &DecodingKey,
-    expected: &Expectations<'_>,
-    now: i64,
-) -> Result<C, JoseError> {
-    Rules::new(expected).verify(token, key, now)
+/// A media type as `typ` compares it (RFC 7515 §4.1.9): lower-case, without `application/`.
+fn bare_media_type(value: &str) -> String {
+    let lower = value.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(bare) => bare.to_owned(),
+        None => lower,
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +181,19 @@ mod tests {
     use super::*;
     use crate::jwk::public_key;
     use crate::testing::es256_key;
+
+    fn kid(token: &str, expected: &Expectations<'_>) -> Result<String, JoseError> {
+        Rules::new(expected).check(token)?.kid().map(str::to_owned)
+    }
+
+    fn verify<C: DeserializeOwned + TimeBound>(
+        token: &str,
+        key: &DecodingKey,
+        expected: &Expectations<'_>,
+        now: i64,
+    ) -> Result<C, JoseError> {
+        Rules::new(expected).verify(token, key, now)
+    }
 
     const NOW: i64 = 1_750_000_000;
     const ISS: &str = "https://as.example/t/acme";

@@ -119,7 +119,7 @@ impl ResourceServer {
     /// Verifies `token` (the bare JWT, without `Bearer `) now.
     pub async fn verify(&self, token: &str) -> Result<BearerToken, TokenError> {
         let checked = verify::check(token, &self.inner.rules)?;
-        let kid = checked.kid.as_deref().unwrap_or_default();
+        let kid = checked.kid().map_err(verify::refusal)?;
         let key = self
             .inner
             .keys
